@@ -1,0 +1,3 @@
+//! atlassian-inventory: an asset-discovery collector for Atlassian Cloud.
+
+pub mod tenant;
