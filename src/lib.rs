@@ -1,3 +1,54 @@
-//! atlassian-inventory: an asset-discovery collector for Atlassian Cloud.
+//! atlassian-inventory: an asset-discovery collector for Atlassian Cloud. It answers who is in an
+//! estate, what they can do and which secrets exist, as normalized records (JSON Lines or CSV)
+//! that a SIEM or a spreadsheet can take as they are.
+//!
+//! # Layout
+//!
+//! - [`cli`] turns flags and environment into a validated [`config::Config`]; nothing else sees
+//!   clap.
+//! - [`collect`] runs one collection: products produce records concurrently, one writer
+//!   ([`output`]) streams them out, [`summary`] and [`coverage`] say what was and was not seen.
+//! - [`http`] owns every request to Atlassian: credentials, retries and `Retry-After`,
+//!   concurrency, response limits and pagination ([`http::page`]).
+//! - [`jira`] is the Jira platform product: one function per resource. Later products (Assets,
+//!   JSM, Confluence, Org Admin) get a module each.
+//! - [`record`] is the record schema, the product's public interface.
+//! - [`tenant`] is the simulated Atlassian tenant on loopback that `--demo`, the tests and the
+//!   benchmark run the real collector against.
 
+pub mod cli;
+pub mod collect;
+pub mod config;
+pub mod coverage;
+pub mod http;
+pub mod jira;
+pub mod logging;
+pub mod output;
+pub mod progress;
+pub mod record;
+pub mod summary;
 pub mod tenant;
+
+/// Exit statuses: a contract for scripts, documented in `--help` and the README.
+pub mod exit {
+    use crate::collect::{Report, RunError};
+
+    pub const OK: u8 = 0;
+    pub const FATAL: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const PARTIAL: u8 = 3;
+    pub const UNAUTHORIZED: u8 = 4;
+    pub const INTERRUPTED: u8 = 130;
+
+    pub fn code(outcome: &Result<Report, RunError>) -> u8 {
+        match outcome {
+            Ok(report) if report.partial() => PARTIAL,
+            Ok(_) => OK,
+            Err(RunError::BrokenPipe) => OK,
+            Err(RunError::Usage(_)) => USAGE,
+            Err(RunError::Unauthorized(_)) => UNAUTHORIZED,
+            Err(RunError::Interrupted) => INTERRUPTED,
+            Err(RunError::Fatal(_)) => FATAL,
+        }
+    }
+}

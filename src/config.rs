@@ -1,0 +1,267 @@
+//! The validated configuration of a run: plain data, built from flags and environment in one
+//! place ([`crate::cli`]). The rest of the crate never sees clap.
+
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context};
+use reqwest::Url;
+use secrecy::SecretString;
+
+use crate::http::{Auth, HttpSettings};
+use crate::output::OutputSpec;
+
+#[derive(Debug)]
+pub struct Config {
+    pub target: Target,
+    pub products: Vec<Product>,
+    pub output: OutputSpec,
+    pub http: HttpSettings,
+    /// Draw a progress spinner on stderr.
+    pub progress: bool,
+    pub verbosity: Verbosity,
+}
+
+/// What the run inventories.
+#[derive(Debug)]
+pub enum Target {
+    /// The built-in simulated tenant, started in-process.
+    Demo,
+    Site {
+        url: Url,
+        auth: Auth,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verbosity {
+    Quiet,
+    Normal,
+    Verbose(u8),
+}
+
+/// An Atlassian product family the collector knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Product {
+    Jira,
+    Assets,
+    Jsm,
+    Confluence,
+    Admin,
+}
+
+impl Product {
+    pub const ALL: [Product; 5] = [
+        Product::Jira,
+        Product::Assets,
+        Product::Jsm,
+        Product::Confluence,
+        Product::Admin,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Product::Jira => "jira",
+            Product::Assets => "assets",
+            Product::Jsm => "jsm",
+            Product::Confluence => "confluence",
+            Product::Admin => "admin",
+        }
+    }
+
+    /// A comma-separated list such as `jira,confluence`; duplicates are ignored.
+    pub fn parse_list(list: &str) -> anyhow::Result<Vec<Product>> {
+        let mut products = Vec::new();
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let product = Product::ALL
+                .into_iter()
+                .find(|p| p.name().eq_ignore_ascii_case(name))
+                .ok_or_else(|| {
+                    anyhow!(
+                        "unknown product {name:?} in --products; choose from {}",
+                        Product::ALL.map(Product::name).join(",")
+                    )
+                })?;
+            if !products.contains(&product) {
+                products.push(product);
+            }
+        }
+        if products.is_empty() {
+            bail!(
+                "--products is empty; give a comma list of {}",
+                Product::ALL.map(Product::name).join(",")
+            );
+        }
+        products.sort();
+        Ok(products)
+    }
+}
+
+/// The site's root URL. `https://` always; plain `http://` only for loopback hosts, so
+/// credentials never travel in clear.
+pub fn site_url(text: &str) -> anyhow::Result<Url> {
+    let example = "e.g. https://acme.atlassian.net";
+    let url = Url::parse(text.trim())
+        .with_context(|| format!("--site {text:?} is not a URL ({example})"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => bail!(
+            "--site {text:?} uses plain http://, which would send the API token in clear; use \
+             https:// (http:// is accepted only for loopback addresses)"
+        ),
+        other => bail!("--site {text:?} has scheme {other:?}; use https:// ({example})"),
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        bail!("--site {text:?} has no host name ({example})");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        bail!(
+            "--site must not carry credentials; give the username with --username and the \
+             token with ATLASSIAN_TOKEN or --token-file"
+        );
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        bail!("--site {text:?} must be the site's root URL without a path ({example})");
+    }
+    Ok(url)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// The credentials for a username: an email (contains `@`) means an API token; anything else
+/// would be an OAuth 2.0 client id.
+pub fn auth(username: &str, secret: SecretString) -> anyhow::Result<Auth> {
+    let username = username.trim();
+    if username.is_empty() {
+        bail!("the username is empty; set --username or ATLASSIAN_USERNAME to the Atlassian account's email");
+    }
+    if !username.contains('@') {
+        bail!(
+            "username {username:?} has no '@', so it would be an OAuth 2.0 client id, which this \
+             version does not support yet; use the email address of an Atlassian account with an \
+             API token (https://id.atlassian.com/manage-profile/security/api-tokens)"
+        );
+    }
+    Ok(Auth::ApiToken {
+        email: username.to_string(),
+        token: secret,
+    })
+}
+
+/// Reads a secret from a file: the first line, without surrounding whitespace.
+pub fn read_token_file(path: &Path) -> anyhow::Result<SecretString> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the token file {}", path.display()))?;
+    warn_if_shared(path);
+    let token = text.lines().next().unwrap_or("").trim();
+    if token.is_empty() {
+        bail!("the token file {} is empty", path.display());
+    }
+    Ok(SecretString::from(token.to_string()))
+}
+
+/// A token file others can read is a leak waiting to happen: say so.
+fn warn_if_shared(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode();
+            if mode & 0o077 != 0 {
+                eprintln!(
+                    "warning: the token file {} can be read by other users (mode {:o}); run chmod 600 on it",
+                    path.display(),
+                    mode & 0o777
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn https_sites_are_accepted() {
+        let url = site_url("https://acme.atlassian.net").unwrap();
+        assert_eq!(url.host_str(), Some("acme.atlassian.net"));
+        assert!(site_url("https://acme.atlassian.net/").is_ok());
+    }
+
+    #[test]
+    fn plain_http_only_for_loopback() {
+        assert!(site_url("http://127.0.0.1:8080").is_ok());
+        assert!(site_url("http://127.3.4.5").is_ok());
+        assert!(site_url("http://localhost:1234").is_ok());
+        assert!(site_url("http://[::1]:1234").is_ok());
+        let error = site_url("http://acme.atlassian.net")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("in clear"), "{error}");
+        assert!(site_url("http://10.0.0.1").is_err());
+    }
+
+    #[test]
+    fn odd_sites_are_refused_with_a_hint() {
+        for bad in [
+            "acme.atlassian.net",
+            "ftp://acme.atlassian.net",
+            "https://user:pw@acme.atlassian.net",
+            "https://acme.atlassian.net/jira/your-work",
+            "https://acme.atlassian.net/?x=1",
+        ] {
+            let error = site_url(bad).unwrap_err().to_string();
+            assert!(error.contains("--site"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_username_picks_the_auth_method() {
+        let auth = auth("me@example.com", SecretString::from("t")).unwrap();
+        assert_eq!(auth.method(), "api_token");
+        let error = super::auth("my-client-id", SecretString::from("t"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("OAuth 2.0"), "{error}");
+    }
+
+    #[test]
+    fn products_parse_dedupe_and_reject_unknowns() {
+        assert_eq!(
+            Product::parse_list("confluence, jira,jira").unwrap(),
+            vec![Product::Jira, Product::Confluence]
+        );
+        let error = Product::parse_list("jira,bitbucket")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("bitbucket") && error.contains("jira,assets"),
+            "{error}"
+        );
+        assert!(Product::parse_list(" , ").is_err());
+    }
+
+    #[test]
+    fn token_files_give_their_first_line() {
+        use secrecy::ExposeSecret;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "  abc123 \nsecond line\n").unwrap();
+        assert_eq!(read_token_file(&path).unwrap().expose_secret(), "abc123");
+        std::fs::write(&path, "\n").unwrap();
+        assert!(read_token_file(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("empty"));
+        let missing = read_token_file(&dir.path().join("nope")).unwrap_err();
+        assert!(format!("{missing:#}").contains("nope"));
+    }
+}

@@ -1,0 +1,236 @@
+//! Coverage: what each endpoint family yielded, so a 403 on one endpoint is reported instead of
+//! silently emptying a kind. A [`Tally`] counts one family's records, successful requests and
+//! failures while the family runs, and becomes one `coverage` record at the end.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use crate::http::ApiError;
+use crate::record::{Coverage, Namespace};
+
+/// One endpoint family: a group of endpoints that together produce one part of the inventory.
+#[derive(Debug)]
+pub struct Family {
+    pub product: &'static str,
+    /// `product.resource`, e.g. `jira.users`.
+    pub name: &'static str,
+    pub endpoints: &'static [&'static str],
+    /// The permission (and OAuth scope) the family needs, named when it is refused.
+    pub needs: &'static str,
+}
+
+/// The status values of a coverage record.
+pub mod status {
+    pub const COLLECTED: &str = "collected";
+    pub const PARTIAL: &str = "partial";
+    pub const FORBIDDEN: &str = "forbidden";
+    pub const NOT_FOUND: &str = "not_found";
+    pub const FAILED: &str = "failed";
+    pub const NOT_IMPLEMENTED: &str = "not_implemented";
+
+    /// Statuses that make a run partial.
+    pub fn is_problem(status: &str) -> bool {
+        !matches!(status, COLLECTED | NOT_IMPLEMENTED)
+    }
+}
+
+/// Counts for one family while it runs. Shared by the family's concurrent workers.
+#[derive(Debug)]
+pub struct Tally {
+    family: &'static Family,
+    records: AtomicU64,
+    ok_requests: AtomicU64,
+    failures: AtomicU64,
+    first_error: Mutex<Option<ApiError>>,
+}
+
+impl Tally {
+    pub fn new(family: &'static Family) -> Self {
+        Tally {
+            family,
+            records: AtomicU64::new(0),
+            ok_requests: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+            first_error: Mutex::new(None),
+        }
+    }
+
+    pub fn family(&self) -> &'static Family {
+        self.family
+    }
+
+    pub fn records(&self, n: u64) {
+        self.records.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// A request of the family that answered.
+    pub fn ok(&self) {
+        self.ok_requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A request of the family that failed for good. The first error is kept for the message.
+    /// Only the first failure is a warning: a non-admin run over many projects would otherwise
+    /// print one per project. The rest are counted in the coverage record.
+    pub fn fail(&self, error: &ApiError) {
+        self.failures.fetch_add(1, Ordering::Relaxed);
+        let mut first = self
+            .first_error
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if first.is_none() {
+            tracing::warn!("{}: {error}", self.family.name);
+            *first = Some(error.clone());
+        } else {
+            tracing::debug!("{}: {error}", self.family.name);
+        }
+    }
+
+    /// The family's coverage record.
+    pub fn coverage(&self, ns: &Namespace) -> Coverage {
+        let records = self.records.load(Ordering::Relaxed);
+        let failures = self.failures.load(Ordering::Relaxed);
+        let ok_requests = self.ok_requests.load(Ordering::Relaxed);
+        let first_error = self
+            .first_error
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        let http_status = first_error.as_ref().and_then(ApiError::status);
+        let status = match (failures, ok_requests, http_status) {
+            (0, _, _) => status::COLLECTED,
+            (_, 0, Some(403)) => status::FORBIDDEN,
+            (_, 0, Some(404)) => status::NOT_FOUND,
+            (_, 0, _) => status::FAILED,
+            _ => status::PARTIAL,
+        };
+        let refused = matches!(http_status, Some(403 | 404));
+        Coverage {
+            id: ns.coverage(self.family.name),
+            site: ns.site().to_string(),
+            product: self.family.product.to_string(),
+            family: self.family.name.to_string(),
+            endpoints: self
+                .family
+                .endpoints
+                .iter()
+                .map(|e| e.to_string())
+                .collect(),
+            status: status.to_string(),
+            http_status,
+            records,
+            failures,
+            missing_permission: refused.then(|| self.family.needs.to_string()),
+            message: first_error.map(|e| e.to_string()),
+        }
+    }
+}
+
+/// The coverage record of a product this version cannot collect yet.
+pub fn not_implemented(ns: &Namespace, product: &str) -> Coverage {
+    Coverage {
+        id: ns.coverage(product),
+        site: ns.site().to_string(),
+        product: product.to_string(),
+        family: product.to_string(),
+        endpoints: Vec::new(),
+        status: status::NOT_IMPLEMENTED.to_string(),
+        http_status: None,
+        records: 0,
+        failures: 0,
+        missing_permission: None,
+        message: Some(format!(
+            "collecting {product} is not implemented yet in this version"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::ErrorKind;
+
+    static FAMILY: Family = Family {
+        product: "jira",
+        name: "jira.things",
+        endpoints: &["GET /rest/api/3/things"],
+        needs: "Administer Jira (global permission)",
+    };
+
+    fn error(status: u16) -> ApiError {
+        ApiError {
+            method: "GET",
+            url: "https://x/rest/api/3/things".into(),
+            kind: ErrorKind::Status {
+                status,
+                message: String::new(),
+                gave_up: None,
+            },
+        }
+    }
+
+    fn ns() -> Namespace {
+        Namespace::new("acme.atlassian.net")
+    }
+
+    #[test]
+    fn all_requests_answered_is_collected_even_when_empty() {
+        let tally = Tally::new(&FAMILY);
+        tally.ok();
+        let c = tally.coverage(&ns());
+        assert_eq!(c.status, "collected");
+        assert_eq!(c.records, 0);
+        assert_eq!(c.missing_permission, None);
+    }
+
+    #[test]
+    fn refused_everywhere_is_forbidden_and_names_the_permission() {
+        let tally = Tally::new(&FAMILY);
+        tally.fail(&error(403));
+        let c = tally.coverage(&ns());
+        assert_eq!(c.status, "forbidden");
+        assert_eq!(c.http_status, Some(403));
+        assert_eq!(
+            c.missing_permission.as_deref(),
+            Some("Administer Jira (global permission)")
+        );
+        assert!(c.message.unwrap().contains("HTTP 403"));
+    }
+
+    #[test]
+    fn some_answered_some_refused_is_partial() {
+        let tally = Tally::new(&FAMILY);
+        tally.ok();
+        tally.records(3);
+        tally.fail(&error(404));
+        tally.fail(&error(403));
+        let c = tally.coverage(&ns());
+        assert_eq!(c.status, "partial");
+        assert_eq!(c.failures, 2);
+        assert_eq!(c.records, 3);
+        assert_eq!(c.http_status, Some(404));
+    }
+
+    #[test]
+    fn other_failures_are_failed() {
+        let tally = Tally::new(&FAMILY);
+        tally.fail(&error(503));
+        assert_eq!(tally.coverage(&ns()).status, "failed");
+        let tally = Tally::new(&FAMILY);
+        tally.fail(&error(404));
+        assert_eq!(tally.coverage(&ns()).status, "not_found");
+    }
+
+    #[test]
+    fn problems_are_what_makes_a_run_partial() {
+        assert!(!status::is_problem(status::COLLECTED));
+        assert!(!status::is_problem(status::NOT_IMPLEMENTED));
+        for s in [
+            status::PARTIAL,
+            status::FORBIDDEN,
+            status::NOT_FOUND,
+            status::FAILED,
+        ] {
+            assert!(status::is_problem(s));
+        }
+    }
+}

@@ -1,0 +1,485 @@
+//! Everything about talking to Atlassian: base URL, credentials, timeouts, concurrency, retries,
+//! `Retry-After`, response size limits and pagination. Product modules call [`Client::get`] and
+//! the pagers in [`page`]; they never build raw requests.
+//!
+//! Secrets: the API token lives in a [`SecretString`] and is exposed in exactly one place,
+//! [`Auth::apply`], which puts it in the `Authorization` header (reqwest marks that header
+//! sensitive so it is never logged). Error messages carry the method, the URL (which never holds
+//! a secret) and a short prefix of Atlassian's error body.
+
+pub mod page;
+pub mod retry;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, ACCEPT};
+use reqwest::{RequestBuilder, StatusCode, Url};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
+
+use retry::{Clock, Failure, GiveUp, RetryPolicy};
+
+/// Largest response body accepted; Atlassian's biggest pages are a few MiB.
+const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// How much of an error body goes into a message.
+const ERROR_BODY_PREFIX: usize = 200;
+
+/// The credentials sent with every request to the site.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    /// HTTP Basic with an Atlassian account email and an API token.
+    ApiToken { email: String, token: SecretString },
+}
+
+impl Auth {
+    /// The method's name as it appears in records and messages.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Auth::ApiToken { .. } => "api_token",
+        }
+    }
+
+    /// Who the credentials belong to, for messages.
+    pub fn principal(&self) -> &str {
+        match self {
+            Auth::ApiToken { email, .. } => email,
+        }
+    }
+
+    /// The one place a secret leaves its wrapper.
+    fn apply(&self, request: RequestBuilder) -> RequestBuilder {
+        match self {
+            Auth::ApiToken { email, token } => {
+                request.basic_auth(email, Some(token.expose_secret()))
+            }
+        }
+    }
+}
+
+/// Tunables of the HTTP layer, from flags.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    /// Requests in flight at once, across all endpoints.
+    pub max_concurrency: usize,
+    pub connect_timeout: Duration,
+    /// Time allowed for a whole response, from request to last byte.
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            max_concurrency: 8,
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// Counters for the run summary.
+#[derive(Debug, Default)]
+pub struct Stats {
+    requests: AtomicU64,
+    retries: AtomicU64,
+}
+
+impl Stats {
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn retries(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
+    }
+}
+
+/// A request that failed for good, after any retries.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub method: &'static str,
+    /// The full URL; ours never carry secrets.
+    pub url: String,
+    pub kind: ErrorKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum ErrorKind {
+    /// Atlassian answered with a non-success status.
+    Status {
+        status: u16,
+        message: String,
+        gave_up: Option<String>,
+    },
+    /// No usable answer: connection, timeout or body read failure.
+    Transport { message: String, gave_up: String },
+    /// The body was not the JSON shape the endpoint documents.
+    Decode(String),
+    /// The body was larger than we accept.
+    TooLarge,
+    /// A listing that did not advance, or contradicted itself.
+    Pagination(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> Option<u16> {
+        match self.kind {
+            ErrorKind::Status { status, .. } => Some(status),
+            _ => None,
+        }
+    }
+
+    pub fn is_unauthorized(&self) -> bool {
+        self.status() == Some(401)
+    }
+
+    pub(crate) fn pagination(method: &'static str, url: &str, reason: String) -> Self {
+        ApiError {
+            method,
+            url: url.to_string(),
+            kind: ErrorKind::Pagination(reason),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: ", self.method, self.url)?;
+        match &self.kind {
+            ErrorKind::Status {
+                status,
+                message,
+                gave_up,
+            } => {
+                let reason = StatusCode::from_u16(*status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("");
+                write!(f, "HTTP {status} {reason}")?;
+                if !message.is_empty() {
+                    write!(f, ": {message}")?;
+                }
+                if let Some(gave_up) = gave_up {
+                    write!(f, " ({gave_up})")?;
+                }
+                Ok(())
+            }
+            ErrorKind::Transport { message, gave_up } => write!(f, "{message} ({gave_up})"),
+            ErrorKind::Decode(message) => write!(f, "unexpected response body: {message}"),
+            ErrorKind::TooLarge => write!(f, "response larger than {MAX_BODY_BYTES} bytes"),
+            ErrorKind::Pagination(reason) => write!(f, "pagination stopped: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// An authenticated client for one site. Cheap to clone; clones share the connection pool,
+/// the concurrency limit and the counters.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    auth: Auth,
+    permits: Arc<Semaphore>,
+    retry: RetryPolicy,
+    clock: Arc<dyn Clock>,
+    stats: Arc<Stats>,
+}
+
+impl Client {
+    /// A client for the site at `base` (e.g. `https://acme.atlassian.net`).
+    pub fn new(
+        base: Url,
+        auth: Auth,
+        settings: &HttpSettings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("atlassian-inventory/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.timeout)
+            .pool_idle_timeout(Duration::from_secs(30))
+            // A redirect to another host would carry the Authorization header along; a
+            // well-formed Atlassian API call never redirects, so none is followed.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| anyhow::anyhow!("cannot set up the HTTP client: {e}"))?;
+        Ok(Client {
+            http,
+            base,
+            auth,
+            permits: Arc::new(Semaphore::new(settings.max_concurrency.max(1))),
+            retry: settings.retry.clone(),
+            clock,
+            stats: Arc::new(Stats::default()),
+        })
+    }
+
+    pub fn stats(&self) -> &Arc<Stats> {
+        &self.stats
+    }
+
+    pub fn auth(&self) -> &Auth {
+        &self.auth
+    }
+
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// The absolute URL of `path` (which starts with `/`) with `query` appended.
+    pub fn url(&self, path: &str, query: &[(&str, String)]) -> Url {
+        let mut url = self.base.clone();
+        let base_path = url.path().trim_end_matches('/').to_string();
+        url.set_path(&format!("{base_path}{path}"));
+        if !query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        url
+    }
+
+    /// GET `path` and decode the JSON body, retrying what is worth retrying.
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, ApiError> {
+        let url = self.url(path, query);
+        let body = self.get_bytes(&url).await?;
+        serde_json::from_slice(&body).map_err(|e| ApiError {
+            method: "GET",
+            url: url.to_string(),
+            kind: ErrorKind::Decode(e.to_string()),
+        })
+    }
+
+    async fn get_bytes(&self, url: &Url) -> Result<Vec<u8>, ApiError> {
+        let mut retry = 0;
+        loop {
+            let (failure, error) = match self.attempt(url).await {
+                Ok(body) => return Ok(body),
+                Err(failed) => failed,
+            };
+            match self.retry.delay(&failure, retry, self.clock.now()) {
+                Ok(wait) => {
+                    tracing::debug!(%url, wait_ms = wait.as_millis() as u64, "retrying: {error}");
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    self.clock.sleep(wait).await;
+                    retry += 1;
+                }
+                Err(give_up) => return Err(with_give_up(error, give_up)),
+            }
+        }
+    }
+
+    /// One request. The concurrency permit is held for the request only, never while waiting
+    /// to retry.
+    async fn attempt(&self, url: &Url) -> Result<Vec<u8>, (Failure, ApiError)> {
+        let _permit =
+            self.permits.acquire().await.map_err(|_| {
+                transport_failure(url, "the HTTP client is shutting down".to_string())
+            })?;
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        tracing::trace!(%url, "GET");
+        let request = self
+            .auth
+            .apply(self.http.get(url.clone()))
+            .header(ACCEPT, "application/json");
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| transport_failure(url, describe_transport(&e)))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > MAX_BODY_BYTES {
+                        let error = ApiError {
+                            method: "GET",
+                            url: url.to_string(),
+                            kind: ErrorKind::TooLarge,
+                        };
+                        return Err((Failure::default(), error));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return Err(transport_failure(url, describe_transport(&e))),
+            }
+        }
+        if status.is_success() {
+            return Ok(body);
+        }
+        let failure = Failure {
+            retryable: Failure::is_retryable_status(status.as_u16()),
+            retry_after: header(&headers, "retry-after"),
+            rate_limit_reset: header(&headers, "x-ratelimit-reset"),
+        };
+        let error = ApiError {
+            method: "GET",
+            url: url.to_string(),
+            kind: ErrorKind::Status {
+                status: status.as_u16(),
+                message: error_message(&body),
+                gave_up: None,
+            },
+        };
+        Err((failure, error))
+    }
+}
+
+fn transport_failure(url: &Url, message: String) -> (Failure, ApiError) {
+    let failure = Failure {
+        retryable: true,
+        ..Failure::default()
+    };
+    let error = ApiError {
+        method: "GET",
+        url: url.to_string(),
+        kind: ErrorKind::Transport {
+            message,
+            gave_up: String::new(),
+        },
+    };
+    (failure, error)
+}
+
+fn with_give_up(mut error: ApiError, give_up: GiveUp) -> ApiError {
+    match &mut error.kind {
+        ErrorKind::Status { gave_up, .. } if give_up != GiveUp::NotRetryable => {
+            *gave_up = Some(give_up.to_string());
+        }
+        ErrorKind::Transport { gave_up, .. } => *gave_up = give_up.to_string(),
+        _ => {}
+    }
+    error
+}
+
+/// reqwest's top-level message plus its source chain, without the URL (which the caller adds).
+fn describe_transport(error: &reqwest::Error) -> String {
+    let what = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else if error.is_body() || error.is_decode() {
+        "failed reading the response"
+    } else {
+        "request failed"
+    };
+    let mut message = what.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// Jira's `errorMessages` when the body has them, else a short, single-line prefix of the body.
+fn error_message(body: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct JiraError {
+        #[serde(default)]
+        error_messages: Vec<String>,
+        #[serde(default)]
+        errors: serde_json::Map<String, serde_json::Value>,
+        message: Option<String>,
+    }
+    if let Ok(parsed) = serde_json::from_slice::<JiraError>(body) {
+        let mut parts = parsed.error_messages;
+        parts.extend(
+            parsed
+                .errors
+                .iter()
+                .map(|(field, value)| format!("{field}: {}", value.as_str().unwrap_or("invalid"))),
+        );
+        parts.extend(parsed.message);
+        if !parts.is_empty() {
+            return truncate(&parts.join("; "));
+        }
+    }
+    truncate(&String::from_utf8_lossy(body))
+}
+
+fn truncate(text: &str) -> String {
+    let single_line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let trimmed = single_line.trim();
+    match trimmed.char_indices().nth(ERROR_BODY_PREFIX) {
+        Some((cut, _)) => format!("{}…", &trimmed[..cut]),
+        None => trimmed.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_message_prefers_jira_error_messages() {
+        let body =
+            br#"{"errorMessages":["You are not authorized."],"errors":{"groupId":"unknown"}}"#;
+        assert_eq!(
+            error_message(body),
+            "You are not authorized.; groupId: unknown"
+        );
+    }
+
+    #[test]
+    fn error_message_is_a_short_single_line() {
+        let body = format!("<html>\n<body>{}</body></html>", "x".repeat(500));
+        let message = error_message(body.as_bytes());
+        assert!(!message.contains('\n'));
+        assert!(message.chars().count() <= ERROR_BODY_PREFIX + 1);
+        assert!(message.ends_with('…'));
+    }
+
+    #[test]
+    fn url_keeps_the_base_path_and_encodes_the_query() {
+        let auth = Auth::ApiToken {
+            email: "a@example.com".into(),
+            token: SecretString::from("t"),
+        };
+        let base = Url::parse("https://api.atlassian.com/ex/jira/abc").unwrap();
+        let client = Client::new(
+            base,
+            auth,
+            &HttpSettings::default(),
+            Arc::new(retry::SystemClock),
+        )
+        .unwrap();
+        let url = client.url("/rest/api/3/group/member", &[("groupId", "a b&c".into())]);
+        assert_eq!(
+            url.as_str(),
+            "https://api.atlassian.com/ex/jira/abc/rest/api/3/group/member?groupId=a+b%26c"
+        );
+    }
+
+    #[test]
+    fn auth_debug_never_shows_the_token() {
+        let auth = Auth::ApiToken {
+            email: "a@example.com".into(),
+            token: SecretString::from("s3cr3t-token-value"),
+        };
+        assert!(!format!("{auth:?}").contains("s3cr3t"));
+    }
+}

@@ -1,0 +1,218 @@
+//! Pagination as types: each Atlassian page shape knows where the next page starts, and a pager
+//! walks a listing one page at a time. A page that does not advance, or contradicts the request,
+//! ends the listing with an error instead of looping (REFERENCE §0.2).
+//!
+//! - [`PageBean`]: Jira's `startAt`/`maxResults`/`isLast`/`total`/`values` envelope.
+//! - [`OffsetPager`]: a bare JSON array with no metadata (`/rest/api/3/users/search`).
+//!
+//! Both advance `startAt` by the number of items *received*, not requested: Jira clamps
+//! `maxResults` to a per-endpoint limit (it echoes the clamped value, but a bare array cannot), and
+//! users/search returns short pages before the end. Advancing by what was asked would skip items.
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use super::{ApiError, Client};
+
+/// Jira's `PageBean*` envelope.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageBean<T> {
+    pub start_at: Option<i64>,
+    pub max_results: Option<i64>,
+    pub total: Option<i64>,
+    pub is_last: Option<bool>,
+    pub next_page: Option<String>,
+    #[serde(default = "Vec::new")]
+    pub values: Vec<T>,
+}
+
+impl<T> PageBean<T> {
+    /// Where the page after this one starts, given where this one was asked to start; `None` at
+    /// the end of the listing.
+    pub fn next_start(&self, requested: i64) -> Result<Option<i64>, String> {
+        if let Some(start_at) = self.start_at {
+            if start_at != requested {
+                return Err(format!(
+                    "asked for startAt={requested}, the server answered startAt={start_at}"
+                ));
+            }
+        }
+        let received = self.values.len() as i64;
+        let next = requested + received;
+        match self.is_last {
+            Some(true) => Ok(None),
+            Some(false) if received == 0 => Err(format!(
+                "empty page at startAt={requested} that says it is not the last"
+            )),
+            Some(false) => Ok(Some(next)),
+            // `isLast` is not returned by every operation: fall back to `total`, then `nextPage`.
+            None if received == 0 => Ok(None),
+            None => match self.total {
+                Some(total) => Ok((next < total).then_some(next)),
+                None => Ok(self.next_page.is_some().then_some(next)),
+            },
+        }
+    }
+}
+
+/// Walks a PageBean listing.
+#[derive(Debug)]
+pub struct PageBeanPager {
+    path: String,
+    query: Vec<(&'static str, String)>,
+    page_size: u32,
+    next: Option<i64>,
+}
+
+impl PageBeanPager {
+    pub fn new(
+        path: impl Into<String>,
+        query: Vec<(&'static str, String)>,
+        page_size: u32,
+    ) -> Self {
+        PageBeanPager {
+            path: path.into(),
+            query,
+            page_size,
+            next: Some(0),
+        }
+    }
+
+    /// The next page's items, or `None` when the listing is done.
+    pub async fn next<T: DeserializeOwned>(
+        &mut self,
+        client: &Client,
+    ) -> Result<Option<Vec<T>>, ApiError> {
+        let Some(start) = self.next else {
+            return Ok(None);
+        };
+        let query = self.page_query(start);
+        let page: PageBean<T> = client.get(&self.path, &query).await?;
+        self.next = page.next_start(start).map_err(|reason| {
+            ApiError::pagination("GET", client.url(&self.path, &query).as_str(), reason)
+        })?;
+        Ok(Some(page.values))
+    }
+
+    fn page_query(&self, start: i64) -> Vec<(&str, String)> {
+        offset_query(&self.query, start, self.page_size)
+    }
+}
+
+/// Walks a bare-array listing: `startAt` advances by the items received and the listing ends on
+/// an empty page, never on a short one.
+#[derive(Debug)]
+pub struct OffsetPager {
+    path: String,
+    query: Vec<(&'static str, String)>,
+    page_size: u32,
+    next: Option<i64>,
+}
+
+impl OffsetPager {
+    pub fn new(
+        path: impl Into<String>,
+        query: Vec<(&'static str, String)>,
+        page_size: u32,
+    ) -> Self {
+        OffsetPager {
+            path: path.into(),
+            query,
+            page_size,
+            next: Some(0),
+        }
+    }
+
+    /// The URL of the page the pager will fetch next, for error messages.
+    pub fn current_url(&self, client: &Client) -> String {
+        let start = self.next.unwrap_or_default();
+        client.url(&self.path, &self.page_query(start)).to_string()
+    }
+
+    pub async fn next<T: DeserializeOwned>(
+        &mut self,
+        client: &Client,
+    ) -> Result<Option<Vec<T>>, ApiError> {
+        let Some(start) = self.next else {
+            return Ok(None);
+        };
+        let items: Vec<T> = client.get(&self.path, &self.page_query(start)).await?;
+        if items.is_empty() {
+            self.next = None;
+            return Ok(None);
+        }
+        self.next = Some(start + items.len() as i64);
+        Ok(Some(items))
+    }
+
+    fn page_query(&self, start: i64) -> Vec<(&str, String)> {
+        offset_query(&self.query, start, self.page_size)
+    }
+}
+
+/// The listing's own query plus `startAt` and `maxResults`.
+fn offset_query<'a>(
+    query: &'a [(&'static str, String)],
+    start: i64,
+    page_size: u32,
+) -> Vec<(&'a str, String)> {
+    let mut query: Vec<(&str, String)> = query.iter().map(|(k, v)| (*k, v.clone())).collect();
+    query.push(("startAt", start.to_string()));
+    query.push(("maxResults", page_size.to_string()));
+    query
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(json: &str) -> PageBean<u32> {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn is_last_ends_the_listing() {
+        let p = page(r#"{"startAt":0,"maxResults":2,"total":2,"isLast":true,"values":[1,2]}"#);
+        assert_eq!(p.next_start(0), Ok(None));
+    }
+
+    #[test]
+    fn advances_by_items_received_not_by_requested_size() {
+        // Asked for 1000, the server clamped to 50 and says so.
+        let p = page(r#"{"startAt":100,"maxResults":50,"isLast":false,"values":[1,2,3]}"#);
+        assert_eq!(p.next_start(100), Ok(Some(103)));
+    }
+
+    #[test]
+    fn without_is_last_falls_back_to_total_then_next_page() {
+        let p = page(r#"{"startAt":0,"total":5,"values":[1,2,3]}"#);
+        assert_eq!(p.next_start(0), Ok(Some(3)));
+        let p = page(r#"{"startAt":3,"total":5,"values":[4,5]}"#);
+        assert_eq!(p.next_start(3), Ok(None));
+        let p = page(r#"{"startAt":0,"nextPage":"https://x/next","values":[1]}"#);
+        assert_eq!(p.next_start(0), Ok(Some(1)));
+        let p = page(r#"{"startAt":1,"values":[2]}"#);
+        assert_eq!(p.next_start(1), Ok(None));
+    }
+
+    #[test]
+    fn an_empty_page_claiming_more_is_an_error() {
+        let p = page(r#"{"startAt":10,"isLast":false,"values":[]}"#);
+        assert!(p.next_start(10).unwrap_err().contains("empty page"));
+    }
+
+    #[test]
+    fn a_page_from_elsewhere_is_an_error() {
+        // A server that ignores startAt would otherwise serve page one forever.
+        let p = page(r#"{"startAt":0,"isLast":false,"values":[1,2]}"#);
+        assert!(p.next_start(2).unwrap_err().contains("startAt=0"));
+    }
+
+    #[test]
+    fn missing_values_is_an_empty_page() {
+        let p = page(r#"{"startAt":0,"isLast":true}"#);
+        assert!(p.values.is_empty());
+        assert_eq!(p.next_start(0), Ok(None));
+    }
+}

@@ -1,0 +1,329 @@
+//! Writing records: JSON Lines to stdout or a file, or CSV with one file per record kind.
+//!
+//! Files are written atomically: records go to a temporary file in the destination directory
+//! (created with 0600 permissions, as an inventory is sensitive), which is fsynced and renamed
+//! over the destination only when the run finishes. A cron job never reads a half-written file,
+//! and a failed or interrupted run leaves the previous file in place.
+
+use std::collections::BTreeMap;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context};
+use tempfile::NamedTempFile;
+use tokio::sync::mpsc;
+
+use crate::progress::Progress;
+use crate::record::{Coverage, Kind, Record};
+
+/// The output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Jsonl,
+    Csv,
+}
+
+/// Where records go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    Stdout,
+    /// One JSON Lines file.
+    File(PathBuf),
+    /// A directory holding one CSV file per kind (`users.csv`, …); created if missing.
+    Directory(PathBuf),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputSpec {
+    pub format: Format,
+    pub destination: Destination,
+}
+
+/// An open output. Dropping it without [`Sink::commit`] discards every temporary file.
+pub struct Sink {
+    inner: Inner,
+}
+
+enum Inner {
+    Stdout(BufWriter<io::Stdout>),
+    File {
+        writer: BufWriter<NamedTempFile>,
+        path: PathBuf,
+    },
+    Csv {
+        dir: PathBuf,
+        writers: BTreeMap<Kind, csv::Writer<NamedTempFile>>,
+    },
+}
+
+/// Why the writer stopped.
+#[derive(Debug)]
+pub enum WriteError {
+    /// The reader of stdout went away (`| head`).
+    BrokenPipe,
+    Other(anyhow::Error),
+}
+
+/// What the writer saw, for the run summary.
+#[derive(Debug, Default)]
+pub struct Written {
+    pub counts: BTreeMap<Kind, u64>,
+    pub coverage: Vec<Coverage>,
+}
+
+impl Sink {
+    pub fn open(spec: &OutputSpec) -> anyhow::Result<Sink> {
+        let inner = match (&spec.format, &spec.destination) {
+            (Format::Jsonl, Destination::Stdout) => Inner::Stdout(BufWriter::new(io::stdout())),
+            (Format::Jsonl, Destination::File(path)) => Inner::File {
+                writer: BufWriter::new(temp_beside(path)?),
+                path: path.clone(),
+            },
+            (Format::Csv, Destination::Directory(dir)) => {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create output directory {}", dir.display()))?;
+                let mut writers = BTreeMap::new();
+                for kind in Kind::ALL {
+                    let path = dir.join(format!("{}.csv", kind.plural()));
+                    let mut writer = csv::Writer::from_writer(temp_beside(&path)?);
+                    writer
+                        .write_record(kind.columns())
+                        .with_context(|| format!("cannot write to {}", dir.display()))?;
+                    writers.insert(kind, writer);
+                }
+                Inner::Csv {
+                    dir: dir.clone(),
+                    writers,
+                }
+            }
+            (format, destination) => {
+                return Err(anyhow!(
+                    "cannot write {format:?} to {destination:?}: JSON Lines goes to stdout or a \
+                     file, CSV to a directory"
+                ))
+            }
+        };
+        Ok(Sink { inner })
+    }
+
+    pub fn write(&mut self, record: &Record) -> Result<(), WriteError> {
+        match &mut self.inner {
+            Inner::Stdout(out) => write_line(out, record),
+            Inner::File { writer, .. } => write_line(writer, record),
+            Inner::Csv { writers, .. } => {
+                let kind = record.kind();
+                let writer = writers
+                    .get_mut(&kind)
+                    .ok_or_else(|| WriteError::Other(anyhow!("no CSV file for {kind:?}")))?;
+                writer
+                    .write_record(csv_row(record, kind))
+                    .map_err(|e| classify(e.into()))
+            }
+        }
+    }
+
+    /// Flushes everything and moves the files into place.
+    pub fn commit(self) -> anyhow::Result<()> {
+        match self.inner {
+            Inner::Stdout(mut out) => match out.flush() {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                    Err(e).context("cannot write to stdout")
+                }
+                _ => Ok(()),
+            },
+            Inner::File { writer, path } => {
+                let temp = writer
+                    .into_inner()
+                    .map_err(|e| e.into_error())
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                persist(temp, &path)
+            }
+            Inner::Csv { dir, writers } => {
+                for (kind, writer) in writers {
+                    let path = dir.join(format!("{}.csv", kind.plural()));
+                    let temp = writer
+                        .into_inner()
+                        .map_err(|e| e.into_error())
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    persist(temp, &path)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The writer loop: runs on a blocking thread, takes records until every producer is done.
+pub fn drain(
+    mut sink: Sink,
+    mut records: mpsc::Receiver<Record>,
+    mut progress: Progress,
+) -> Result<(Sink, Written), WriteError> {
+    let mut written = Written::default();
+    while let Some(record) = records.blocking_recv() {
+        sink.write(&record)?;
+        *written.counts.entry(record.kind()).or_default() += 1;
+        if let Record::Coverage(coverage) = record {
+            written.coverage.push(coverage);
+        }
+        progress.record();
+    }
+    progress.finish();
+    Ok((sink, written))
+}
+
+fn write_line(out: &mut impl Write, record: &Record) -> Result<(), WriteError> {
+    serde_json::to_writer(&mut *out, record)
+        .map_err(io::Error::from)
+        .and_then(|()| out.write_all(b"\n"))
+        .map_err(classify)
+}
+
+fn classify(error: io::Error) -> WriteError {
+    if error.kind() == io::ErrorKind::BrokenPipe {
+        WriteError::BrokenPipe
+    } else {
+        WriteError::Other(anyhow!(error).context("cannot write the output"))
+    }
+}
+
+/// A CSV row: the kind's scalar fields as text, lists as one JSON-encoded cell, null as empty.
+fn csv_row(record: &Record, kind: Kind) -> Vec<String> {
+    let value = serde_json::to_value(record).unwrap_or_default();
+    kind.columns()
+        .iter()
+        .map(|column| match value.get(column) {
+            None | Some(serde_json::Value::Null) => String::new(),
+            Some(serde_json::Value::String(text)) => text.clone(),
+            Some(other) => other.to_string(),
+        })
+        .collect()
+}
+
+/// A temporary file in the same directory as `path`, so the final rename is atomic.
+fn temp_beside(path: &Path) -> anyhow::Result<NamedTempFile> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    tempfile::Builder::new()
+        .prefix(".atlassian-inventory-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| {
+            format!(
+                "cannot create a file in {} (for {}); does the directory exist and is it writable?",
+                dir.display(),
+                path.display()
+            )
+        })
+}
+
+fn persist(temp: NamedTempFile, path: &Path) -> anyhow::Result<()> {
+    temp.as_file()
+        .sync_all()
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    temp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot move the finished output to {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::User;
+
+    fn user(id: &str) -> Record {
+        Record::User(User {
+            id: id.into(),
+            site: "acme.atlassian.net".into(),
+            account_id: id.into(),
+            display_name: Some("Mia, \"the\" admin".into()),
+            active: Some(true),
+            source: "jira".into(),
+            ..User::default()
+        })
+    }
+
+    #[test]
+    fn csv_rows_follow_the_kind_columns() {
+        let row = csv_row(&user("a1"), Kind::User);
+        let columns = Kind::User.columns();
+        assert_eq!(row.len(), columns.len());
+        let cell = |name: &str| &row[columns.iter().position(|c| c == name).unwrap()];
+        assert_eq!(cell("kind"), "user");
+        assert_eq!(cell("email"), "", "null is an empty cell");
+        assert_eq!(cell("active"), "true");
+        assert_eq!(cell("display_name"), "Mia, \"the\" admin");
+    }
+
+    #[test]
+    fn jsonl_file_appears_only_on_commit_and_replaces_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("inventory.jsonl");
+        std::fs::write(&path, "previous run\n").unwrap();
+        let spec = OutputSpec {
+            format: Format::Jsonl,
+            destination: Destination::File(path.clone()),
+        };
+        let mut sink = Sink::open(&spec).unwrap();
+        sink.write(&user("a1")).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "previous run\n");
+        sink.commit().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 1);
+        assert!(text.starts_with(r#"{"kind":"user","id":"a1""#), "{text}");
+        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn a_dropped_sink_leaves_the_previous_file_and_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("inventory.jsonl");
+        std::fs::write(&path, "previous run\n").unwrap();
+        let spec = OutputSpec {
+            format: Format::Jsonl,
+            destination: Destination::File(path.clone()),
+        };
+        let mut sink = Sink::open(&spec).unwrap();
+        sink.write(&user("a1")).unwrap();
+        drop(sink);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "previous run\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn output_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let spec = OutputSpec {
+            format: Format::Csv,
+            destination: Destination::Directory(dir.path().join("out")),
+        };
+        let sink = Sink::open(&spec).unwrap();
+        sink.commit().unwrap();
+        for kind in Kind::ALL {
+            let path = dir
+                .path()
+                .join("out")
+                .join(format!("{}.csv", kind.plural()));
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{}", path.display());
+            let header = std::fs::read_to_string(&path).unwrap();
+            assert!(header.starts_with("kind,id,site"), "{header}");
+        }
+    }
+
+    #[test]
+    fn a_missing_directory_is_a_clear_error() {
+        let spec = OutputSpec {
+            format: Format::Jsonl,
+            destination: Destination::File(PathBuf::from("/nonexistent/dir/out.jsonl")),
+        };
+        let message = format!("{:#}", Sink::open(&spec).err().unwrap());
+        assert!(message.contains("/nonexistent/dir"), "{message}");
+    }
+}
