@@ -66,8 +66,10 @@ impl fmt::Display for Summary {
             self.requests,
             self.retries
         )?;
-        if self.problems.is_empty() {
+        if self.problems.is_empty() && self.not_implemented.is_empty() {
             write!(f, "; coverage complete")?;
+        } else if self.problems.is_empty() {
+            write!(f, "; every implemented family collected")?;
         } else {
             write!(
                 f,
@@ -126,5 +128,24 @@ mod tests {
         assert!(line.contains("not implemented yet: admin"), "{line}");
         assert!(!line.contains("jira.users"), "{line}");
         assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn complete_only_when_every_selected_product_was_collected() {
+        let mut written = Written::default();
+        let summary = Summary::new(&written, &Stats::default(), Duration::ZERO);
+        assert!(summary.to_string().ends_with("; coverage complete"));
+        written.coverage.push(Coverage {
+            family: "admin".into(),
+            product: "admin".into(),
+            status: "not_implemented".into(),
+            ..Coverage::default()
+        });
+        let line = Summary::new(&written, &Stats::default(), Duration::ZERO).to_string();
+        assert!(!line.contains("coverage complete"), "{line}");
+        assert!(
+            line.contains("every implemented family collected"),
+            "{line}"
+        );
     }
 }
