@@ -90,6 +90,21 @@ pub struct CollectArgs {
     #[arg(long, short = 'o', value_name = "PATH", default_value = "-")]
     pub output: PathBuf,
 
+    /// Base URL of the Org Admin API and the api.atlassian.com gateway (http:// only for
+    /// loopback).
+    #[arg(
+        long,
+        env = "ATLASSIAN_API_URL",
+        value_name = "URL",
+        default_value = "https://api.atlassian.com"
+    )]
+    pub api_url: String,
+
+    /// Start of the audit-log window: a duration back from now (24h, 7d) or a time
+    /// (2026-11-01T00:00:00Z). A nightly cron with --since 24h reads only what is new.
+    #[arg(long, value_name = "DURATION|TIME", default_value = "24h")]
+    pub since: String,
+
     /// Run against the built-in simulated tenant (no credentials needed).
     #[arg(long, conflicts_with = "token_file")]
     pub demo: bool,
@@ -135,6 +150,8 @@ impl CollectArgs {
     /// Validates the flags; `env` looks up environment variables (injected for tests).
     pub fn into_config(self, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
         let products = Product::parse_list(&self.products)?;
+        let api_url = config::api_url(&self.api_url)?;
+        let since = config::since(&self.since, jiff::Timestamp::now())?;
         let output = output_spec(self.format, self.output)?;
         if !(self.retry_base.is_finite() && (0.0..=60.0).contains(&self.retry_base)) {
             bail!("--retry-base must be between 0 and 60 seconds");
@@ -183,6 +200,8 @@ impl CollectArgs {
             products,
             output,
             http,
+            api_url,
+            since,
             progress: verbosity == Verbosity::Normal && std::io::stderr().is_terminal(),
             verbosity,
         })

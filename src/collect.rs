@@ -35,6 +35,8 @@ pub struct Ctx {
     pub out: Emitter,
     /// How many items (groups, projects) are worked on at once.
     pub workers: usize,
+    /// Audit logs are read from this moment on.
+    pub since: Timestamp,
 }
 
 /// The producers' end of the record channel.
@@ -135,6 +137,7 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Rep
         ns: ns.clone(),
         out: Emitter { tx },
         workers: config.http.max_concurrency.max(1),
+        since: config.since,
     };
 
     let account = Account {

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context};
+use jiff::Timestamp;
 use reqwest::Url;
 use secrecy::SecretString;
 
@@ -16,6 +17,10 @@ pub struct Config {
     pub products: Vec<Product>,
     pub output: OutputSpec,
     pub http: HttpSettings,
+    /// The base of the Org Admin API and the Assets/OAuth gateway (`https://api.atlassian.com`).
+    pub api_url: Url,
+    /// Audit logs are read from this moment on.
+    pub since: Timestamp,
     /// Draw a progress spinner on stderr.
     pub progress: bool,
     pub verbosity: Verbosity,
@@ -99,29 +104,37 @@ impl Product {
 /// The site's root URL. `https://` always; plain `http://` only for loopback hosts, so
 /// credentials never travel in clear.
 pub fn site_url(text: &str) -> anyhow::Result<Url> {
-    let example = "e.g. https://acme.atlassian.net";
+    root_url("--site", text, "e.g. https://acme.atlassian.net")
+}
+
+/// The API gateway's root URL (`--api-url`), checked like the site's.
+pub fn api_url(text: &str) -> anyhow::Result<Url> {
+    root_url("--api-url", text, "e.g. https://api.atlassian.com")
+}
+
+fn root_url(flag: &str, text: &str, example: &str) -> anyhow::Result<Url> {
     let url = Url::parse(text.trim())
-        .with_context(|| format!("--site {text:?} is not a URL ({example})"))?;
+        .with_context(|| format!("{flag} {text:?} is not a URL ({example})"))?;
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(&url) => {}
         "http" => bail!(
-            "--site {text:?} uses plain http://, which would send the API token in clear; use \
+            "{flag} {text:?} uses plain http://, which would send the API token in clear; use \
              https:// (http:// is accepted only for loopback addresses)"
         ),
-        other => bail!("--site {text:?} has scheme {other:?}; use https:// ({example})"),
+        other => bail!("{flag} {text:?} has scheme {other:?}; use https:// ({example})"),
     }
     if url.host_str().is_none_or(str::is_empty) {
-        bail!("--site {text:?} has no host name ({example})");
+        bail!("{flag} {text:?} has no host name ({example})");
     }
     if !url.username().is_empty() || url.password().is_some() {
         bail!(
-            "--site must not carry credentials; give the username with --username and the \
+            "{flag} must not carry credentials; give the username with --username and the \
              token with ATLASSIAN_TOKEN or --token-file"
         );
     }
     if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-        bail!("--site {text:?} must be the site's root URL without a path ({example})");
+        bail!("{flag} {text:?} must be the site's root URL without a path ({example})");
     }
     Ok(url)
 }
@@ -133,6 +146,42 @@ fn is_loopback(url: &Url) -> bool {
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
     }
+}
+
+/// The start of the audit window: a duration back from `now` (`90m`, `24h`, `7d`, `2w`), an
+/// RFC 3339 timestamp (`2026-11-01T00:00:00Z`) or a date (`2026-11-01`, midnight UTC).
+pub fn since(text: &str, now: Timestamp) -> anyhow::Result<Timestamp> {
+    let text = text.trim();
+    let hint = "use a duration such as 24h or 7d, or a time such as 2026-11-01T00:00:00Z";
+    if let Some(unit) = text.chars().last().filter(char::is_ascii_alphabetic) {
+        if let Ok(amount) = text[..text.len() - 1].parse::<i64>() {
+            let seconds = match unit {
+                's' => 1,
+                'm' => 60,
+                'h' => 3_600,
+                'd' => 86_400,
+                'w' => 604_800,
+                _ => bail!("--since {text:?}: unknown unit {unit:?}; {hint}"),
+            };
+            if amount < 0 {
+                bail!("--since {text:?} is negative; {hint}");
+            }
+            let back = amount
+                .checked_mul(seconds)
+                .and_then(|s| now.checked_sub(jiff::SignedDuration::from_secs(s)).ok())
+                .with_context(|| format!("--since {text:?} is too far back; {hint}"))?;
+            return Ok(back);
+        }
+    }
+    if let Ok(at) = text.parse::<Timestamp>() {
+        return Ok(at);
+    }
+    if let Ok(date) = text.parse::<jiff::civil::Date>() {
+        if let Ok(at) = date.to_zoned(jiff::tz::TimeZone::UTC) {
+            return Ok(at.timestamp());
+        }
+    }
+    bail!("--since {text:?} is neither a duration nor a time; {hint}")
 }
 
 /// The credentials for a username: an email (contains `@`) means an API token; anything else
@@ -221,6 +270,30 @@ mod tests {
             let error = site_url(bad).unwrap_err().to_string();
             assert!(error.contains("--site"), "{bad}: {error}");
         }
+    }
+
+    #[test]
+    fn since_takes_durations_timestamps_and_dates() {
+        let now: Timestamp = "2026-11-22T06:00:00Z".parse().unwrap();
+        let at = |text: &str| since(text, now).unwrap().to_string();
+        assert_eq!(at("24h"), "2026-11-21T06:00:00Z");
+        assert_eq!(at("7d"), "2026-11-15T06:00:00Z");
+        assert_eq!(at("90m"), "2026-11-22T04:30:00Z");
+        assert_eq!(at("1w"), "2026-11-15T06:00:00Z");
+        assert_eq!(at("2026-11-01T00:00:00Z"), "2026-11-01T00:00:00Z");
+        assert_eq!(at("2026-11-01"), "2026-11-01T00:00:00Z");
+        for bad in ["", "yesterday", "5y", "-3h", "2026-13-01"] {
+            let error = since(bad, now).unwrap_err().to_string();
+            assert!(error.contains("--since"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn api_url_is_checked_like_the_site() {
+        assert!(api_url("https://api.atlassian.com").is_ok());
+        assert!(api_url("http://127.0.0.1:9").is_ok());
+        let error = api_url("http://api.atlassian.com").unwrap_err().to_string();
+        assert!(error.contains("--api-url"), "{error}");
     }
 
     #[test]

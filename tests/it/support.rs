@@ -49,6 +49,8 @@ pub fn config(tenant: &Tenant, output: &Path) -> Config {
             },
             ..HttpSettings::default()
         },
+        api_url: tenant.url().parse().expect("tenant URL"),
+        since: jiff::Timestamp::UNIX_EPOCH,
         progress: false,
         verbosity: Verbosity::Quiet,
     }
