@@ -233,9 +233,11 @@ pub struct Permission {
     pub scope_type: String,
     /// The `id` of the resource record of the scheme.
     pub scope_id: String,
-    pub scheme_id: String,
+    /// Jira: the permission scheme; null where grants belong to no scheme.
+    pub scheme_id: Option<String>,
     pub scheme_name: Option<String>,
-    pub grant_id: String,
+    /// Atlassian's id for the grant, when it has one.
+    pub grant_id: Option<String>,
     /// Jira's permission key, e.g. `ADMINISTER_PROJECTS` (apps add their own keys).
     pub permission: String,
     /// Jira's holder type verbatim: `group`, `user`, `projectRole`, `applicationRole`, `anyone`, ...

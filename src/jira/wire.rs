@@ -340,9 +340,9 @@ impl PermissionScheme {
                     site: ns.site().to_string(),
                     scope_type: "jira_permission_scheme".to_string(),
                     scope_id: ns.permission_scheme(&self.id),
-                    scheme_id: self.id.clone(),
+                    scheme_id: Some(self.id.clone()),
                     scheme_name: self.name.clone(),
-                    grant_id: grant_id.clone(),
+                    grant_id: Some(grant_id.clone()),
                     permission: grant.permission.clone().unwrap_or_default(),
                     holder_type: holder.holder_type.clone(),
                     holder_parameter: holder.parameter.clone(),
@@ -521,8 +521,8 @@ mod tests {
         let grants = scheme.grants(&ns());
         assert_eq!(grants.len(), 4, "the grant without a holder is skipped");
         let group = grants.iter().find(|g| g.holder_type == "group").unwrap();
-        assert_eq!(group.grant_id, "10000");
-        assert_eq!(group.scheme_id, "10000");
+        assert_eq!(group.grant_id.as_deref(), Some("10000"));
+        assert_eq!(group.scheme_id.as_deref(), Some("10000"));
         assert_eq!(
             group.principal_id.as_deref(),
             Some("acme.atlassian.net/group/ca85fac0-d974-40ca-a615-7af99c48d24f")
