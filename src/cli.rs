@@ -72,14 +72,25 @@ pub struct CollectArgs {
     #[arg(long, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
 
-    /// Products to collect, comma-separated: jira,assets,jsm,confluence,admin. This version
-    /// collects jira; the others are reported as not implemented in the coverage records.
-    #[arg(
-        long,
-        value_name = "LIST",
-        default_value = "jira,assets,jsm,confluence,admin"
-    )]
-    pub products: String,
+    /// Products to collect, comma-separated: jira,assets,jsm,confluence,admin [default: all;
+    /// admin when an Admin API key is given]. This version collects jira and admin; the others
+    /// are reported as not implemented in the coverage records.
+    #[arg(long, value_name = "LIST")]
+    pub products: Option<String>,
+
+    /// Read the Org Admin API key from the first line of this file instead of
+    /// ATLASSIAN_ADMIN_API_KEY. The key is sent to --api-url only, never to the site.
+    #[arg(long, value_name = "PATH")]
+    pub admin_api_key_file: Option<PathBuf>,
+
+    /// Collect this organisation only (default: every organisation the key can see).
+    #[arg(long, env = "ATLASSIAN_ORG_ID", value_name = "ID")]
+    pub org_id: Option<String>,
+
+    /// An API token or key unused for this many days is reported as stale.
+    #[arg(long, value_name = "DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub stale_days: u32,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Jsonl)]
@@ -149,7 +160,31 @@ pub enum FormatArg {
 impl CollectArgs {
     /// Validates the flags; `env` looks up environment variables (injected for tests).
     pub fn into_config(self, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
-        let products = Product::parse_list(&self.products)?;
+        let explicit_products = self.products.is_some();
+        let products = Product::parse_list(
+            self.products
+                .as_deref()
+                .unwrap_or("jira,assets,jsm,confluence,admin"),
+        )?;
+        let admin_key = match &self.admin_api_key_file {
+            Some(path) => Some(config::read_token_file(path)?),
+            None => env("ATLASSIAN_ADMIN_API_KEY")
+                .filter(|k| !k.trim().is_empty())
+                .map(|k| secrecy::SecretString::from(k.trim().to_string())),
+        };
+        if explicit_products && products.contains(&Product::Admin) && admin_key.is_none() {
+            bail!(
+                "--products admin needs an Org Admin API key: set ATLASSIAN_ADMIN_API_KEY or \
+                 --admin-api-key-file PATH (create one at admin.atlassian.com, Settings > API keys)"
+            );
+        }
+        let admin = admin_key.map(|key| config::AdminAccess {
+            key,
+            settings: crate::admin::AdminSettings {
+                org_id: self.org_id.clone().filter(|id| !id.trim().is_empty()),
+                stale_days: self.stale_days,
+            },
+        });
         let api_url = config::api_url(&self.api_url)?;
         let since = config::since(&self.since, jiff::Timestamp::now())?;
         let output = output_spec(self.format, self.output)?;
@@ -202,6 +237,7 @@ impl CollectArgs {
             http,
             api_url,
             since,
+            admin,
             progress: verbosity == Verbosity::Normal && std::io::stderr().is_terminal(),
             verbosity,
         })

@@ -20,7 +20,8 @@ use crate::http::retry::{Clock, SystemClock};
 use crate::http::{ApiError, Auth, Client};
 use crate::output::{self, Sink, WriteError};
 use crate::progress::Progress;
-use crate::record::{Account, Namespace, Record};
+use crate::record::{Account, Namespace, Record, User};
+use crate::stitch::{Shared, Side, SiteGroups, Stitcher};
 use crate::summary::Summary;
 use crate::tenant::{Tenant, TenantConfig};
 
@@ -37,6 +38,22 @@ pub struct Ctx {
     pub workers: usize,
     /// Audit logs are read from this moment on.
     pub since: Timestamp,
+    /// Join state shared with the run's other products.
+    pub shared: Arc<Shared>,
+}
+
+impl Ctx {
+    /// Emits a user record, through the stitcher when another product reports users too.
+    pub async fn emit_user(&self, side: Side, user: User) -> Result<(), Abort> {
+        let ready = match &self.shared.stitcher {
+            Some(stitcher) => stitcher.offer(side, user),
+            None => Some(user),
+        };
+        match ready {
+            Some(user) => self.out.emit(Record::User(user)).await,
+            None => Ok(()),
+        }
+    }
 }
 
 /// The producers' end of the record channel.
@@ -126,23 +143,55 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Rep
     };
     let host = site.host_str().unwrap_or("site").to_string();
     let ns = Namespace::new(host);
-    let client = Client::new(site.clone(), auth, &config.http, clock).map_err(RunError::Fatal)?;
+    let api_url = config.api_url.clone();
+    let client = Client::new(site.clone(), auth, &config.http, Arc::clone(&clock))
+        .map_err(RunError::Fatal)?;
     let stats = Arc::clone(client.stats());
 
     let progress = Progress::new(config.progress, Arc::clone(&stats));
     let (tx, rx) = mpsc::channel(CHANNEL);
     let writer = tokio::task::spawn_blocking(move || output::drain(sink, rx, progress));
+    let jira_selected = config.products.contains(&Product::Jira);
+    let admin_on = config.products.contains(&Product::Admin) && config.admin.is_some();
+    let shared = Arc::new(Shared {
+        stitcher: (jira_selected && admin_on).then(Stitcher::default),
+        site_groups: SiteGroups::default(),
+    });
+    if !jira_selected {
+        shared.site_groups.publish(Default::default());
+    }
     let ctx = Ctx {
         client,
         ns: ns.clone(),
         out: Emitter { tx },
         workers: config.http.max_concurrency.max(1),
         since: config.since,
+        shared,
+    };
+    // The Admin API has its own base URL and key; the key never goes to the site.
+    let admin = match config.admin.as_ref().filter(|_| admin_on) {
+        Some(access) => {
+            let auth = Auth::AdminKey {
+                key: access.key.clone(),
+            };
+            let client = Client::new(api_url.clone(), auth, &config.http, Arc::clone(&clock))
+                .map_err(RunError::Fatal)?
+                .sharing_stats(Arc::clone(&stats));
+            Some((
+                Ctx {
+                    client,
+                    ..ctx.clone()
+                },
+                access.settings.clone(),
+            ))
+        }
+        None => None,
     };
 
     let account = Account {
         id: ns.account(),
         site: ns.site().to_string(),
+        account_type: "site".to_string(),
         url: site.to_string().trim_end_matches('/').to_string(),
         auth_method: ctx.client.auth().method().to_string(),
         products: config
@@ -152,10 +201,11 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Rep
             .collect(),
         collected_at: collected_at.to_string(),
         collector: concat!("atlassian-inventory ", env!("CARGO_PKG_VERSION")).to_string(),
+        ..Account::default()
     };
     let work = async {
         ctx.out.emit(Record::Account(account)).await?;
-        collect_products(&ctx, &config.products).await
+        collect_products(&ctx, admin.as_ref(), &config.products).await
     };
     let outcome = tokio::select! {
         outcome = work => Some(outcome),
@@ -164,6 +214,7 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Rep
     let auth_principal = ctx.client.auth().principal().to_string();
     let auth_method = ctx.client.auth().method();
     drop(ctx);
+    drop(admin);
 
     let drained = writer
         .await
@@ -196,14 +247,41 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Rep
     })
 }
 
-async fn collect_products(ctx: &Ctx, products: &[Product]) -> Result<(), Abort> {
+async fn collect_products(
+    ctx: &Ctx,
+    admin: Option<&(Ctx, crate::admin::AdminSettings)>,
+    products: &[Product],
+) -> Result<(), Abort> {
     for product in products {
-        match product {
-            Product::Jira => crate::jira::collect(ctx).await?,
-            other => {
-                let coverage = coverage::not_implemented(&ctx.ns, other.name());
-                ctx.out.emit(Record::Coverage(coverage)).await?;
-            }
+        let coverage = match product {
+            Product::Jira => continue,
+            Product::Admin if admin.is_some() => continue,
+            Product::Admin => coverage::not_configured(
+                &ctx.ns,
+                product.name(),
+                "no Org Admin API key (set ATLASSIAN_ADMIN_API_KEY or --admin-api-key-file)",
+            ),
+            other => coverage::not_implemented(&ctx.ns, other.name()),
+        };
+        ctx.out.emit(Record::Coverage(coverage)).await?;
+    }
+    let jira = async {
+        if products.contains(&Product::Jira) {
+            crate::jira::collect(ctx).await?;
+        }
+        Ok(())
+    };
+    let admin = async {
+        match admin {
+            Some((admin_ctx, settings)) => crate::admin::collect(admin_ctx, settings).await,
+            None => Ok(()),
+        }
+    };
+    tokio::try_join!(jira, admin)?;
+    // Accounts only one side saw, held until both were done.
+    if let Some(stitcher) = &ctx.shared.stitcher {
+        for user in stitcher.drain() {
+            ctx.out.emit(Record::User(user)).await?;
         }
     }
     Ok(())

@@ -21,9 +21,18 @@ pub struct Config {
     pub api_url: Url,
     /// Audit logs are read from this moment on.
     pub since: Timestamp,
+    /// The Org Admin API key and settings, when given.
+    pub admin: Option<AdminAccess>,
     /// Draw a progress spinner on stderr.
     pub progress: bool,
     pub verbosity: Verbosity,
+}
+
+/// Access to the Org Admin API.
+#[derive(Debug)]
+pub struct AdminAccess {
+    pub key: SecretString,
+    pub settings: crate::admin::AdminSettings,
 }
 
 /// What the run inventories.

@@ -27,10 +27,11 @@ pub mod status {
     pub const NOT_FOUND: &str = "not_found";
     pub const FAILED: &str = "failed";
     pub const NOT_IMPLEMENTED: &str = "not_implemented";
+    pub const NOT_CONFIGURED: &str = "not_configured";
 
     /// Statuses that make a run partial.
     pub fn is_problem(status: &str) -> bool {
-        !matches!(status, COLLECTED | NOT_IMPLEMENTED)
+        !matches!(status, COLLECTED | NOT_IMPLEMENTED | NOT_CONFIGURED)
     }
 }
 
@@ -42,6 +43,7 @@ pub struct Tally {
     ok_requests: AtomicU64,
     failures: AtomicU64,
     first_error: Mutex<Option<ApiError>>,
+    served_by: Mutex<Option<String>>,
 }
 
 impl Tally {
@@ -52,6 +54,7 @@ impl Tally {
             ok_requests: AtomicU64::new(0),
             failures: AtomicU64::new(0),
             first_error: Mutex::new(None),
+            served_by: Mutex::new(None),
         }
     }
 
@@ -66,6 +69,18 @@ impl Tally {
     /// A request of the family that answered.
     pub fn ok(&self) {
         self.ok_requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn ok_requests(&self) -> u64 {
+        self.ok_requests.load(Ordering::Relaxed)
+    }
+
+    /// Which of the family's alternative endpoints answered (the first one named is kept).
+    pub fn served_by(&self, endpoint: &str) {
+        self.served_by
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get_or_insert_with(|| endpoint.to_string());
     }
 
     /// A request of the family that failed for good. The first error is kept for the message.
@@ -121,7 +136,21 @@ impl Tally {
             failures,
             missing_permission: refused.then(|| self.family.needs.to_string()),
             message: first_error.map(|e| e.to_string()),
+            served_by: self
+                .served_by
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .clone(),
         }
+    }
+}
+
+/// The coverage record of a product selected by default but lacking its credentials.
+pub fn not_configured(ns: &Namespace, product: &str, how: &str) -> Coverage {
+    Coverage {
+        status: status::NOT_CONFIGURED.to_string(),
+        message: Some(format!("{product} was not collected: {how}")),
+        ..not_implemented(ns, product)
     }
 }
 
@@ -141,6 +170,7 @@ pub fn not_implemented(ns: &Namespace, product: &str) -> Coverage {
         message: Some(format!(
             "collecting {product} is not implemented yet in this version"
         )),
+        served_by: None,
     }
 }
 

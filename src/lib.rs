@@ -10,12 +10,14 @@
 //!   ([`output`]) streams them out, [`summary`] and [`coverage`] say what was and was not seen.
 //! - [`http`] owns every request to Atlassian: credentials, retries and `Retry-After`,
 //!   concurrency, response limits and pagination ([`http::page`]).
-//! - [`jira`] is the Jira platform product: one function per resource. Later products (Assets,
-//!   JSM, Confluence, Org Admin) get a module each.
-//! - [`record`] is the record schema, the product's public interface.
+//! - [`jira`] (the Jira platform) and [`admin`] (the Org Admin API) are products: one function
+//!   per resource. Later products (Assets, JSM, Confluence) get a module each.
+//! - [`record`] is the record schema, the product's public interface; [`stitch`] joins what
+//!   several products report about the same user or group.
 //! - [`tenant`] is the simulated Atlassian tenant on loopback that `--demo`, the tests and the
 //!   benchmark run the real collector against.
 
+pub mod admin;
 pub mod cli;
 pub mod collect;
 pub mod config;
@@ -26,6 +28,7 @@ pub mod logging;
 pub mod output;
 pub mod progress;
 pub mod record;
+pub mod stitch;
 pub mod summary;
 pub mod tenant;
 

@@ -24,6 +24,7 @@ pub enum Record {
     Permission(Permission),
     Setting(Setting),
     Resource(Resource),
+    Secret(Secret),
     Event(Event),
     Coverage(Coverage),
 }
@@ -39,12 +40,13 @@ pub enum Kind {
     Permission,
     Setting,
     Resource,
+    Secret,
     Event,
     Coverage,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Account,
         Kind::User,
         Kind::Group,
@@ -53,6 +55,7 @@ impl Kind {
         Kind::Permission,
         Kind::Setting,
         Kind::Resource,
+        Kind::Secret,
         Kind::Event,
         Kind::Coverage,
     ];
@@ -68,6 +71,7 @@ impl Kind {
             Kind::Permission => "permission",
             Kind::Setting => "setting",
             Kind::Resource => "resource",
+            Kind::Secret => "secret",
             Kind::Event => "event",
             Kind::Coverage => "coverage",
         }
@@ -84,6 +88,7 @@ impl Kind {
             Kind::Permission => "permissions",
             Kind::Setting => "settings",
             Kind::Resource => "resources",
+            Kind::Secret => "secrets",
             Kind::Event => "events",
             Kind::Coverage => "coverage",
         }
@@ -101,6 +106,7 @@ impl Kind {
             Kind::Permission => Record::Permission(Permission::default()),
             Kind::Setting => Record::Setting(Setting::default()),
             Kind::Resource => Record::Resource(Resource::default()),
+            Kind::Secret => Record::Secret(Secret::default()),
             Kind::Event => Record::Event(Event::default()),
             Kind::Coverage => Record::Coverage(Coverage::default()),
         }
@@ -126,6 +132,7 @@ impl Record {
             Record::Permission(_) => Kind::Permission,
             Record::Setting(_) => Kind::Setting,
             Record::Resource(_) => Kind::Resource,
+            Record::Secret(_) => Kind::Secret,
             Record::Event(_) => Kind::Event,
             Record::Coverage(_) => Kind::Coverage,
         }
@@ -137,8 +144,15 @@ impl Record {
 pub struct Account {
     pub id: String,
     pub site: String,
+    /// `site` or `organization`.
+    pub account_type: String,
     pub url: String,
-    /// `api_token` (HTTP Basic with an email and API token).
+    /// Organisations: the org id and name.
+    pub org_id: Option<String>,
+    pub name: Option<String>,
+    /// Organisations: the verified domains.
+    pub domains: Vec<String>,
+    /// `api_token` (HTTP Basic with an email and API token) or `admin_api_key`.
     pub auth_method: String,
     /// The products the run was asked to collect.
     pub products: Vec<String>,
@@ -163,8 +177,36 @@ pub struct User {
     pub active: Option<bool>,
     pub time_zone: Option<String>,
     pub locale: Option<String>,
-    /// The API family the account was read from (`jira`).
+    /// The API families the account was read from: `jira`, `admin` or `jira+admin`.
     pub source: String,
+    /// Where `email` came from: `jira`, `admin` (filled in where Jira hides it) or null.
+    pub email_source: Option<String>,
+    /// Org Admin facts (null when the run had no Admin API key): the organisation,
+    pub org_id: Option<String>,
+    /// the account's lifecycle status (`active`, `inactive`, `closed`),
+    pub account_status: Option<String>,
+    /// its status in the organisation (`active`, `suspended`, `deactivated`, ...),
+    pub org_status: Option<String>,
+    /// whether the organisation manages the account (`managed`, `unmanaged`),
+    pub claim_status: Option<String>,
+    pub mfa_enabled: Option<bool>,
+    /// platform roles such as `atlassian/org-admin`,
+    pub platform_roles: Vec<String>,
+    /// the products and sites it can use, each with its last activity,
+    pub product_access: Vec<ProductAccess>,
+    /// and the latest activity across them (RFC 3339).
+    pub last_active: Option<String>,
+    pub added_to_org: Option<String>,
+}
+
+/// One product an account can use, from the Org Admin API.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ProductAccess {
+    /// `jira-software`, `confluence`, `bitbucket`, `trello`, `opsgenie`, `statuspage`, ...
+    pub product: String,
+    /// The product instance (a site ARI), when given.
+    pub resource: Option<String>,
+    pub last_active: Option<String>,
 }
 
 /// A group of the site's user directory.
@@ -287,6 +329,38 @@ pub struct Resource {
     pub category: Option<String>,
     /// Company-managed projects: the scheme assigned to the project.
     pub permission_scheme_id: Option<String>,
+    /// Product licences: accounts with access, and those active in the last 30 and 90 days.
+    pub users: Option<u64>,
+    pub active_users_30d: Option<u64>,
+    pub active_users_90d: Option<u64>,
+}
+
+/// A credential that exists in the organisation: an API token, an Admin API key, a service
+/// account's token. Metadata only: a secret value is never read or written.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Secret {
+    pub id: String,
+    pub site: String,
+    pub org_id: String,
+    /// `api_token`, `admin_api_key` or `service_account_token`.
+    pub secret_type: String,
+    pub secret_id: String,
+    pub label: Option<String>,
+    pub status: Option<String>,
+    pub owner_account_id: Option<String>,
+    pub owner_name: Option<String>,
+    pub owner_email: Option<String>,
+    pub created_at: Option<String>,
+    pub expires_at: Option<String>,
+    pub last_active_at: Option<String>,
+    pub scopes: Vec<String>,
+    /// No expiry date.
+    pub never_expires: bool,
+    /// Expires within 14 days.
+    pub expiring_soon: bool,
+    pub expired: bool,
+    /// Not used for `--stale-days` (never used counts from its creation).
+    pub stale: bool,
 }
 
 /// An audit event: something someone did, from an audit log (Org Admin events, Confluence
@@ -339,6 +413,8 @@ pub struct Coverage {
     pub missing_permission: Option<String>,
     /// The first error, with the endpoint it came from.
     pub message: Option<String>,
+    /// For families with alternative endpoints: the one that answered.
+    pub served_by: Option<String>,
 }
 
 /// Builds the namespaced ids. The namespace is the site's host name (without port), so the same
@@ -414,6 +490,18 @@ impl Namespace {
 
     pub fn setting(&self, source: &str, key: &str) -> String {
         format!("{}/setting/{source}/{key}", self.host)
+    }
+
+    pub fn org(&self, org_id: &str) -> String {
+        format!("{}/org/{org_id}", self.host)
+    }
+
+    pub fn secret(&self, org_id: &str, secret_type: &str, secret_id: &str) -> String {
+        format!("{}/{secret_type}/{secret_id}", self.org(org_id))
+    }
+
+    pub fn licence(&self, org_id: &str, product: &str, resource: &str) -> String {
+        format!("{}/licence/{product}/{resource}", self.org(org_id))
     }
 
     pub fn event(&self, source: &str, event_id: &str) -> String {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, ACCEPT};
-use reqwest::{RequestBuilder, StatusCode, Url};
+use reqwest::{Method, RequestBuilder, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
@@ -32,6 +32,8 @@ const ERROR_BODY_PREFIX: usize = 200;
 pub enum Auth {
     /// HTTP Basic with an Atlassian account email and an API token.
     ApiToken { email: String, token: SecretString },
+    /// An organisation's Admin API key, sent as a Bearer token to the Admin API only.
+    AdminKey { key: SecretString },
 }
 
 impl Auth {
@@ -39,6 +41,7 @@ impl Auth {
     pub fn method(&self) -> &'static str {
         match self {
             Auth::ApiToken { .. } => "api_token",
+            Auth::AdminKey { .. } => "admin_api_key",
         }
     }
 
@@ -46,6 +49,7 @@ impl Auth {
     pub fn principal(&self) -> &str {
         match self {
             Auth::ApiToken { email, .. } => email,
+            Auth::AdminKey { .. } => "the organisation API key",
         }
     }
 
@@ -55,6 +59,7 @@ impl Auth {
             Auth::ApiToken { email, token } => {
                 request.basic_auth(email, Some(token.expose_secret()))
             }
+            Auth::AdminKey { key } => request.bearer_auth(key.expose_secret()),
         }
     }
 }
@@ -220,6 +225,12 @@ impl Client {
         })
     }
 
+    /// Counts this client's requests in `stats` (one summary for a run's several clients).
+    pub fn sharing_stats(mut self, stats: Arc<Stats>) -> Self {
+        self.stats = stats;
+        self
+    }
+
     pub fn stats(&self) -> &Arc<Stats> {
         &self.stats
     }
@@ -250,19 +261,36 @@ impl Client {
         path: &str,
         query: &[(&str, String)],
     ) -> Result<T, ApiError> {
-        let url = self.url(path, query);
-        let body = self.get_bytes(&url).await?;
-        serde_json::from_slice(&body).map_err(|e| ApiError {
-            method: "GET",
-            url: url.to_string(),
-            kind: ErrorKind::Decode(e.to_string()),
-        })
+        self.get_url(&self.url(path, query)).await
     }
 
-    async fn get_bytes(&self, url: &Url) -> Result<Vec<u8>, ApiError> {
+    /// GET an absolute URL (a `next` link Atlassian handed out) and decode the JSON body.
+    pub async fn get_url<T: DeserializeOwned>(&self, url: &Url) -> Result<T, ApiError> {
+        let body = self.send(Method::GET, url, None).await?;
+        decode(Method::GET, url, &body)
+    }
+
+    /// POST a JSON body to `path` and decode the JSON answer (search endpoints that take their
+    /// filters and cursor in the body). Retried like a GET: these searches change nothing.
+    pub async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, ApiError> {
+        let url = self.url(path, &[]);
+        let answer = self.send(Method::POST, &url, Some(body)).await?;
+        decode(Method::POST, &url, &answer)
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Vec<u8>, ApiError> {
         let mut retry = 0;
         loop {
-            let (failure, error) = match self.attempt(url).await {
+            let (failure, error) = match self.attempt(&method, url, body).await {
                 Ok(body) => return Ok(body),
                 Err(failed) => failed,
             };
@@ -280,21 +308,29 @@ impl Client {
 
     /// One request. The concurrency permit is held for the request only, never while waiting
     /// to retry.
-    async fn attempt(&self, url: &Url) -> Result<Vec<u8>, (Failure, ApiError)> {
-        let _permit =
-            self.permits.acquire().await.map_err(|_| {
-                transport_failure(url, "the HTTP client is shutting down".to_string())
-            })?;
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Vec<u8>, (Failure, ApiError)> {
+        let name = method_name(method);
+        let _permit = self.permits.acquire().await.map_err(|_| {
+            transport_failure(name, url, "the HTTP client is shutting down".to_string())
+        })?;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
-        tracing::trace!(%url, "GET");
-        let request = self
+        tracing::trace!(%url, "{name}");
+        let mut request = self
             .auth
-            .apply(self.http.get(url.clone()))
+            .apply(self.http.request(method.clone(), url.clone()))
             .header(ACCEPT, "application/json");
+        if let Some(body) = body {
+            request = request.json(body);
+        }
         let mut response = request
             .send()
             .await
-            .map_err(|e| transport_failure(url, describe_transport(&e)))?;
+            .map_err(|e| transport_failure(name, url, describe_transport(&e)))?;
         let status = response.status();
         let headers = response.headers().clone();
         let mut body = Vec::new();
@@ -303,7 +339,7 @@ impl Client {
                 Ok(Some(chunk)) => {
                     if body.len() + chunk.len() > MAX_BODY_BYTES {
                         let error = ApiError {
-                            method: "GET",
+                            method: name,
                             url: url.to_string(),
                             kind: ErrorKind::TooLarge,
                         };
@@ -312,7 +348,7 @@ impl Client {
                     body.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
-                Err(e) => return Err(transport_failure(url, describe_transport(&e))),
+                Err(e) => return Err(transport_failure(name, url, describe_transport(&e))),
             }
         }
         if status.is_success() {
@@ -324,7 +360,7 @@ impl Client {
             rate_limit_reset: header(&headers, "x-ratelimit-reset"),
         };
         let error = ApiError {
-            method: "GET",
+            method: name,
             url: url.to_string(),
             kind: ErrorKind::Status {
                 status: status.as_u16(),
@@ -336,13 +372,29 @@ impl Client {
     }
 }
 
-fn transport_failure(url: &Url, message: String) -> (Failure, ApiError) {
+fn method_name(method: &Method) -> &'static str {
+    if *method == Method::POST {
+        "POST"
+    } else {
+        "GET"
+    }
+}
+
+fn decode<T: DeserializeOwned>(method: Method, url: &Url, body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError {
+        method: method_name(&method),
+        url: url.to_string(),
+        kind: ErrorKind::Decode(e.to_string()),
+    })
+}
+
+fn transport_failure(method: &'static str, url: &Url, message: String) -> (Failure, ApiError) {
     let failure = Failure {
         retryable: true,
         ..Failure::default()
     };
     let error = ApiError {
-        method: "GET",
+        method,
         url: url.to_string(),
         kind: ErrorKind::Transport {
             message,

@@ -4,11 +4,17 @@
 //!
 //! - [`PageBean`]: Jira's `startAt`/`maxResults`/`isLast`/`total`/`values` envelope.
 //! - [`OffsetPager`]: a bare JSON array with no metadata (`/rest/api/3/users/search`).
+//! - [`CursorPager`]: the Admin APIs' `{"data": [...], "links": {"next": ...}}`, where `next` is
+//!   a full URL on v1 endpoints and a bare cursor token on v2, search and api-access endpoints
+//!   (REFERENCE §0.2, AX-241). A cursor seen twice ends the listing with an error.
 //!
 //! Both advance `startAt` by the number of items *received*, not requested: Jira clamps
 //! `maxResults` to a per-endpoint limit (it echoes the clamped value, but a bare array cannot), and
 //! users/search returns short pages before the end. Advancing by what was asked would skip items.
 
+use std::collections::HashSet;
+
+use reqwest::Url;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -151,6 +157,156 @@ impl OffsetPager {
     }
 }
 
+/// The Admin APIs' cursor envelope. The events stream puts its cursor in `meta.next`.
+#[derive(Debug, Deserialize)]
+pub struct CursorPage<T> {
+    #[serde(default = "Vec::new")]
+    pub data: Vec<T>,
+    pub links: Option<CursorLinks>,
+    pub meta: Option<CursorLinks>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CursorLinks {
+    pub next: Option<String>,
+}
+
+impl<T> CursorPage<T> {
+    /// The next link or cursor, if any (empty strings count as none).
+    pub fn next(&self) -> Option<&str> {
+        let from_links = self.links.as_ref().and_then(|l| l.next.as_deref());
+        let from_meta = self.meta.as_ref().and_then(|m| m.next.as_deref());
+        from_links.or(from_meta).filter(|next| !next.is_empty())
+    }
+}
+
+/// How a cursor listing is asked for: a GET with query parameters (`cursor=` is added), or a
+/// POST search whose JSON body carries the filters (`cursor` is set in it).
+#[derive(Debug, Clone)]
+pub enum CursorRequest {
+    Get {
+        path: String,
+        query: Vec<(&'static str, String)>,
+    },
+    Post {
+        path: String,
+        body: serde_json::Value,
+    },
+}
+
+/// Walks a cursor listing.
+#[derive(Debug)]
+pub struct CursorPager {
+    request: CursorRequest,
+    next: Option<Next>,
+    seen: HashSet<String>,
+    until_empty: bool,
+}
+
+#[derive(Debug)]
+enum Next {
+    First,
+    Url(Url),
+    Cursor(String),
+}
+
+impl CursorPager {
+    pub fn new(request: CursorRequest) -> Self {
+        CursorPager {
+            request,
+            next: Some(Next::First),
+            seen: HashSet::new(),
+            until_empty: false,
+        }
+    }
+
+    /// For polling streams (the Admin events stream) that always hand out a cursor: the
+    /// listing ends at the first empty page.
+    pub fn until_empty(mut self) -> Self {
+        self.until_empty = true;
+        self
+    }
+
+    pub async fn next<T: DeserializeOwned>(
+        &mut self,
+        client: &Client,
+    ) -> Result<Option<Vec<T>>, ApiError> {
+        let Some(next) = self.next.take() else {
+            return Ok(None);
+        };
+        let (method, url, page): (&'static str, String, CursorPage<T>) = match (&self.request, next)
+        {
+            (_, Next::Url(url)) => ("GET", url.to_string(), client.get_url(&url).await?),
+            (CursorRequest::Get { path, query }, next) => {
+                let mut query: Vec<(&str, String)> =
+                    query.iter().map(|(k, v)| (*k, v.clone())).collect();
+                if let Next::Cursor(cursor) = next {
+                    query.push(("cursor", cursor));
+                }
+                let url = client.url(path, &query).to_string();
+                ("GET", url, client.get(path, &query).await?)
+            }
+            (CursorRequest::Post { path, body }, next) => {
+                let mut body = body.clone();
+                if let (Next::Cursor(cursor), Some(fields)) = (next, body.as_object_mut()) {
+                    fields.insert("cursor".into(), cursor.into());
+                }
+                let url = client.url(path, &[]).to_string();
+                ("POST", url, client.post(path, &body).await?)
+            }
+        };
+        if page.data.is_empty() && self.until_empty {
+            return Ok(None);
+        }
+        if let Some(token) = page.next() {
+            if !self.seen.insert(token.to_string()) {
+                return Err(ApiError::pagination(
+                    method,
+                    &url,
+                    format!("the cursor {token:?} was handed out twice"),
+                ));
+            }
+            if page.data.is_empty() {
+                return Err(ApiError::pagination(
+                    method,
+                    &url,
+                    "an empty page that names a next page".to_string(),
+                ));
+            }
+            self.next = Some(next_step(client, &url, method, token)?);
+        }
+        Ok(Some(page.data))
+    }
+}
+
+/// A `next` that is a URL is followed as it is, but only on the API's own origin: the request
+/// carries the organisation's key. Anything else is a cursor token.
+fn next_step(
+    client: &Client,
+    url: &str,
+    method: &'static str,
+    token: &str,
+) -> Result<Next, ApiError> {
+    if !(token.starts_with("https://") || token.starts_with("http://")) {
+        return Ok(Next::Cursor(token.to_string()));
+    }
+    let next = Url::parse(token).map_err(|e| {
+        ApiError::pagination(
+            method,
+            url,
+            format!("next link {token:?} is not a URL: {e}"),
+        )
+    })?;
+    if next.origin() != client.base().origin() {
+        return Err(ApiError::pagination(
+            method,
+            url,
+            format!("next link {token:?} leaves {}", client.base()),
+        ));
+    }
+    Ok(Next::Url(next))
+}
+
 /// The listing's own query plus `startAt` and `maxResults`.
 fn offset_query<'a>(
     query: &'a [(&'static str, String)],
@@ -207,6 +363,19 @@ mod tests {
         // A server that ignores startAt would otherwise serve page one forever.
         let p = page(r#"{"startAt":0,"isLast":false,"values":[1,2]}"#);
         assert!(p.next_start(2).unwrap_err().contains("startAt=0"));
+    }
+
+    #[test]
+    fn cursor_pages_take_next_from_links_or_meta() {
+        let page: CursorPage<u32> =
+            serde_json::from_str(r#"{"data":[1],"links":{"self":"a","next":"b"}}"#).unwrap();
+        assert_eq!(page.next(), Some("b"));
+        let page: CursorPage<u32> =
+            serde_json::from_str(r#"{"data":[1],"meta":{"next":"c","page_size":1}}"#).unwrap();
+        assert_eq!(page.next(), Some("c"));
+        let page: CursorPage<u32> =
+            serde_json::from_str(r#"{"data":[],"links":{"next":""}}"#).unwrap();
+        assert_eq!(page.next(), None);
     }
 
     #[test]

@@ -23,6 +23,7 @@ use crate::coverage::{Family, Tally};
 use crate::http::page::{OffsetPager, PageBeanPager};
 use crate::http::ApiError;
 use crate::record::Record;
+use crate::stitch::Side;
 
 const PRODUCT: &str = "jira";
 
@@ -185,7 +186,7 @@ async fn users(ctx: &Ctx) -> Result<(), Abort> {
             }
             new += 1;
             let record = user.record(&ctx.ns, account_id);
-            ctx.out.emit(Record::User(record)).await?;
+            ctx.emit_user(Side::Jira, record).await?;
         }
         tally.records(new);
         pages_without_new = if new == 0 { pages_without_new + 1 } else { 0 };
@@ -206,14 +207,18 @@ async fn groups(ctx: &Ctx) -> Result<(), Abort> {
     let (tx, rx) = mpsc::channel::<wire::Group>(QUEUE);
     let listing = async {
         let mut pager = PageBeanPager::new("/rest/api/3/group/bulk", Vec::new(), GROUPS_PAGE);
+        let mut ids = HashSet::new();
         while let Some(page) = next_page::<wire::Group>(ctx, &mut pager, &tally).await? {
             for group in page {
+                ids.extend(group.group_id.clone());
                 ctx.out.emit(Record::Group(group.record(&ctx.ns))).await?;
                 tally.records(1);
                 // A closed queue means the workers stopped; their error ends the run.
                 let _ = tx.send(group).await;
             }
         }
+        // Other products report these groups too; they add only the ones the site lacks.
+        ctx.shared.site_groups.publish(ids);
         drop(tx);
         Ok(())
     };

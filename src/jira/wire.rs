@@ -55,6 +55,12 @@ impl User {
             time_zone: self.time_zone.clone(),
             locale: self.locale.clone(),
             source: "jira".to_string(),
+            email_source: self
+                .email_address
+                .as_deref()
+                .filter(|e| !e.is_empty())
+                .map(|_| "jira".to_string()),
+            ..record::User::default()
         }
     }
 }
@@ -141,6 +147,7 @@ impl Project {
             lead_account_id: self.lead.as_ref().and_then(|l| l.account_id.clone()),
             category: self.project_category.as_ref().and_then(|c| c.name.clone()),
             permission_scheme_id,
+            ..record::Resource::default()
         }
     }
 }

@@ -51,6 +51,7 @@ pub fn config(tenant: &Tenant, output: &Path) -> Config {
         },
         api_url: tenant.url().parse().expect("tenant URL"),
         since: jiff::Timestamp::UNIX_EPOCH,
+        admin: None,
         progress: false,
         verbosity: Verbosity::Quiet,
     }

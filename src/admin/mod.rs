@@ -1,0 +1,583 @@
+//! Org Admin API (`https://api.atlassian.com/admin`, Bearer organisation API key): the
+//! organisations and their verified domains, the managed directory's users with product access,
+//! last activity, MFA and platform roles, groups, per-product licence use, every API token, admin
+//! API key and service-account token (metadata only), and audit events.
+//!
+//! Endpoints (REFERENCE §5): `GET /admin/v1/orgs[/{orgId}]`, `GET /admin/v1/orgs/{orgId}/domains`,
+//! `POST /admin/v2/orgs/{orgId}/directories/-/users/search` (falling back to the retired
+//! `GET /admin/v1/orgs/{orgId}/users` with `…/directory/users/{id}/last-active-dates` only where
+//! v2 answers 404), `POST /admin/v2/orgs/{orgId}/directories/-/groups/search`,
+//! `GET /admin/api-access/v1/orgs/{orgId}/api-tokens`, `…/api-keys`,
+//! `…/service-accounts/{id}/api-tokens` and `GET /admin/v1/orgs/{orgId}/events-stream`.
+//!
+//! The key goes only to `--api-url`, never to the site. Users are stitched with the site's
+//! (same account id, one record) and groups the site already reported are not repeated.
+
+mod wire;
+
+use std::collections::{BTreeMap, HashSet};
+
+use jiff::{SignedDuration, Timestamp};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::collect::{Abort, Ctx};
+use crate::coverage::{Family, Tally};
+use crate::http::page::{CursorPager, CursorRequest};
+use crate::http::ApiError;
+use crate::record::{self, Record};
+use crate::stitch::Side;
+
+const PRODUCT: &str = "admin";
+
+static ORGS: Family = Family {
+    product: PRODUCT,
+    name: "admin.orgs",
+    endpoints: &["GET /admin/v1/orgs", "GET /admin/v1/orgs/{orgId}/domains"],
+    needs: "an organisation API key (organization admin)",
+};
+static USERS: Family = Family {
+    product: PRODUCT,
+    name: "admin.users",
+    endpoints: &[
+        "POST /admin/v2/orgs/{orgId}/directories/-/users/search",
+        "GET /admin/v1/orgs/{orgId}/users",
+        "GET /admin/v1/orgs/{orgId}/directory/users/{accountId}/last-active-dates",
+    ],
+    needs: "API key scope read:directories:admin (v1 fallback: read:accounts:admin)",
+};
+static GROUPS: Family = Family {
+    product: PRODUCT,
+    name: "admin.groups",
+    endpoints: &["POST /admin/v2/orgs/{orgId}/directories/-/groups/search"],
+    needs: "API key scope read:directories:admin or read:groups:admin",
+};
+static API_TOKENS: Family = Family {
+    product: PRODUCT,
+    name: "admin.api_tokens",
+    endpoints: &["GET /admin/api-access/v1/orgs/{orgId}/api-tokens"],
+    needs: "API key scope read:tokens:admin (API keys only; OAuth apps cannot read tokens)",
+};
+static API_KEYS: Family = Family {
+    product: PRODUCT,
+    name: "admin.api_keys",
+    endpoints: &["GET /admin/api-access/v1/orgs/{orgId}/api-keys"],
+    needs: "API key scope read:tokens:admin",
+};
+static SERVICE_ACCOUNT_TOKENS: Family = Family {
+    product: PRODUCT,
+    name: "admin.service_account_tokens",
+    endpoints: &["GET /admin/api-access/v1/orgs/{orgId}/service-accounts/{id}/api-tokens"],
+    needs: "API key scope read:tokens:admin",
+};
+static EVENTS: Family = Family {
+    product: PRODUCT,
+    name: "admin.events",
+    endpoints: &["GET /admin/v1/orgs/{orgId}/events-stream"],
+    needs: "API key scope read:events:admin",
+};
+
+/// Every family of the product.
+pub static FAMILIES: [&Family; 7] = [
+    &ORGS,
+    &USERS,
+    &GROUPS,
+    &API_TOKENS,
+    &API_KEYS,
+    &SERVICE_ACCOUNT_TOKENS,
+    &EVENTS,
+];
+
+/// Page sizes asked for; the API returns fewer when it caps them.
+const DIRECTORY_PAGE: u32 = 100;
+const TOKENS_PAGE: u32 = 100;
+const EVENTS_PAGE: u32 = 100;
+
+/// Service accounts are directory users with an address in this domain.
+const SERVICE_ACCOUNT_DOMAIN: &str = "@serviceaccount.atlassian.com";
+
+/// What the Admin product needs beyond the context.
+#[derive(Clone, Debug)]
+pub struct AdminSettings {
+    /// Collect this organisation only; otherwise every organisation the key can see.
+    pub org_id: Option<String>,
+    /// A credential unused this many days is stale.
+    pub stale_days: u32,
+}
+
+/// Collects every organisation the key reaches. `ctx.client` talks to the Admin API.
+pub async fn collect(ctx: &Ctx, settings: &AdminSettings) -> Result<(), Abort> {
+    let tally = Tally::new(&ORGS);
+    let orgs = orgs(ctx, settings, &tally).await?;
+    for org in &orgs {
+        let domains = domains(ctx, &org.id, &tally).await?;
+        let account = record::Account {
+            id: ctx.ns.org(&org.id),
+            site: ctx.ns.site().to_string(),
+            account_type: "organization".to_string(),
+            url: ctx
+                .client
+                .base()
+                .to_string()
+                .trim_end_matches('/')
+                .to_string(),
+            org_id: Some(org.id.clone()),
+            name: org.name(),
+            domains,
+            auth_method: ctx.client.auth().method().to_string(),
+            products: vec![PRODUCT.to_string()],
+            collected_at: Timestamp::now().to_string(),
+            collector: concat!("atlassian-inventory ", env!("CARGO_PKG_VERSION")).to_string(),
+        };
+        ctx.out.emit(Record::Account(account)).await?;
+        tally.records(1);
+    }
+    finish(ctx, &tally).await?;
+    let ageing = wire::Ageing {
+        now: Timestamp::now(),
+        stale_after: SignedDuration::from_hours(24 * i64::from(settings.stale_days)),
+    };
+    let tallies = OrgTallies::default();
+    for org in &orgs {
+        let service_accounts = tokio::try_join!(
+            directory(ctx, &org.id, &tallies.users),
+            groups(ctx, &org.id, &tallies.groups),
+            api_tokens(ctx, &org.id, ageing, &tallies.api_tokens),
+            api_keys(ctx, &org.id, ageing, &tallies.api_keys),
+            events(ctx, &org.id, &tallies.events),
+        )?
+        .0;
+        service_account_tokens(ctx, &org.id, &service_accounts, ageing, &tallies.service).await?;
+    }
+    for tally in tallies.all() {
+        finish(ctx, tally).await?;
+    }
+    Ok(())
+}
+
+/// One tally per family, shared across organisations.
+struct OrgTallies {
+    users: Tally,
+    groups: Tally,
+    api_tokens: Tally,
+    api_keys: Tally,
+    service: Tally,
+    events: Tally,
+}
+
+impl Default for OrgTallies {
+    fn default() -> Self {
+        OrgTallies {
+            users: Tally::new(&USERS),
+            groups: Tally::new(&GROUPS),
+            api_tokens: Tally::new(&API_TOKENS),
+            api_keys: Tally::new(&API_KEYS),
+            service: Tally::new(&SERVICE_ACCOUNT_TOKENS),
+            events: Tally::new(&EVENTS),
+        }
+    }
+}
+
+impl OrgTallies {
+    fn all(&self) -> [&Tally; 6] {
+        [
+            &self.users,
+            &self.groups,
+            &self.api_tokens,
+            &self.api_keys,
+            &self.service,
+            &self.events,
+        ]
+    }
+}
+
+fn failed(tally: &Tally, error: ApiError) -> Result<(), Abort> {
+    if error.is_unauthorized() {
+        return Err(Abort::Unauthorized(error));
+    }
+    tally.fail(&error);
+    Ok(())
+}
+
+async fn finish(ctx: &Ctx, tally: &Tally) -> Result<(), Abort> {
+    ctx.out
+        .emit(Record::Coverage(tally.coverage(&ctx.ns)))
+        .await
+}
+
+/// The next page of a cursor listing, its request counted in `tally`; `None` at the end and
+/// after a failure that was counted.
+async fn next_page<T: DeserializeOwned>(
+    ctx: &Ctx,
+    pager: &mut CursorPager,
+    tally: &Tally,
+) -> Result<Option<Vec<T>>, Abort> {
+    match pager.next::<T>(&ctx.client).await {
+        Ok(Some(page)) => {
+            tally.ok();
+            Ok(Some(page))
+        }
+        Ok(None) => Ok(None),
+        Err(error) => failed(tally, error).map(|()| None),
+    }
+}
+
+fn get(path: String, query: Vec<(&'static str, String)>) -> CursorPager {
+    CursorPager::new(CursorRequest::Get { path, query })
+}
+
+/// The organisations: the one `--org-id` names, or every one the key can see.
+async fn orgs(ctx: &Ctx, settings: &AdminSettings, tally: &Tally) -> Result<Vec<wire::Org>, Abort> {
+    #[derive(serde::Deserialize)]
+    struct One {
+        data: wire::Org,
+    }
+    if let Some(org_id) = &settings.org_id {
+        let path = format!("/admin/v1/orgs/{org_id}");
+        return match ctx.client.get::<One>(&path, &[]).await {
+            Ok(one) => {
+                tally.ok();
+                Ok(vec![one.data])
+            }
+            Err(error) => failed(tally, error).map(|()| Vec::new()),
+        };
+    }
+    let mut pager = get("/admin/v1/orgs".to_string(), Vec::new());
+    let mut orgs = Vec::new();
+    while let Some(page) = next_page::<wire::Org>(ctx, &mut pager, tally).await? {
+        orgs.extend(page);
+    }
+    Ok(orgs)
+}
+
+/// The organisation's verified domains (the ones whose users it manages).
+async fn domains(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<Vec<String>, Abort> {
+    let mut pager = get(format!("/admin/v1/orgs/{org_id}/domains"), Vec::new());
+    let mut names = Vec::new();
+    while let Some(page) = next_page::<wire::Domain>(ctx, &mut pager, tally).await? {
+        names.extend(page.iter().filter_map(wire::Domain::verified_name));
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Licence use per product and product instance.
+#[derive(Default)]
+struct Licences {
+    counts: BTreeMap<(String, String), [u64; 3]>,
+}
+
+impl Licences {
+    fn add(&mut self, user: &record::User, now: Timestamp) {
+        for access in &user.product_access {
+            let resource = access.resource.clone().unwrap_or_default();
+            let counts = self
+                .counts
+                .entry((access.product.clone(), resource))
+                .or_default();
+            counts[0] += 1;
+            let age = access
+                .last_active
+                .as_deref()
+                .and_then(wire::parse_time)
+                .map(|at| now.duration_since(at));
+            if age.is_some_and(|a| a <= SignedDuration::from_hours(24 * 30)) {
+                counts[1] += 1;
+            }
+            if age.is_some_and(|a| a <= SignedDuration::from_hours(24 * 90)) {
+                counts[2] += 1;
+            }
+        }
+    }
+
+    fn records(&self, ctx: &Ctx, org_id: &str) -> Vec<record::Resource> {
+        self.counts
+            .iter()
+            .map(
+                |((product, resource), [users, active_30, active_90])| record::Resource {
+                    id: ctx.ns.licence(org_id, product, resource),
+                    site: ctx.ns.site().to_string(),
+                    resource_type: "product_licence".to_string(),
+                    resource_id: resource.clone(),
+                    key: Some(product.clone()),
+                    name: Some(product.clone()),
+                    users: Some(*users),
+                    active_users_30d: Some(*active_30),
+                    active_users_90d: Some(*active_90),
+                    ..record::Resource::default()
+                },
+            )
+            .collect()
+    }
+}
+
+/// The directory's users, their groups and licence use. Returns the service accounts found.
+async fn directory(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<Vec<wire::Person>, Abort> {
+    // Memberships of groups the site reported come from the site; wait for its list.
+    let site_groups = ctx.shared.site_groups.wait().await;
+    let body = json!({
+        "limit": DIRECTORY_PAGE,
+        "expand": ["productAccess", "groups", "platformRoles"],
+    });
+    let path = format!("/admin/v2/orgs/{org_id}/directories/-/users/search");
+    let mut pager = CursorPager::new(CursorRequest::Post { path, body });
+    let mut licences = Licences::default();
+    let mut service_accounts = Vec::new();
+    let now = Timestamp::now();
+    loop {
+        let page = match pager.next::<wire::DirectoryUser>(&ctx.client).await {
+            Ok(Some(page)) => page,
+            Ok(None) => break,
+            // The v2 directory is not there for every organisation: use the retired v1 API.
+            Err(error) if error.status() == Some(404) && tally_is_fresh(tally) => {
+                tracing::info!("admin.users: v2 directory not found; using the v1 users API");
+                tally.served_by("GET /admin/v1/orgs/{orgId}/users (v2 directory answered 404)");
+                return v1_directory(ctx, org_id, tally).await;
+            }
+            Err(error) => {
+                failed(tally, error)?;
+                break;
+            }
+        };
+        tally.ok();
+        for user in page {
+            let Some(account_id) = user.account_id.clone() else {
+                continue;
+            };
+            for group in &user.groups {
+                let (Some(group_id), Some(name)) = (&group.id, &group.name) else {
+                    continue;
+                };
+                if site_groups.contains(group_id) {
+                    continue;
+                }
+                let edge = group_membership(ctx, group_id, name, &account_id);
+                ctx.out.emit(Record::Membership(edge)).await?;
+                tally.records(1);
+            }
+            let record = user.record(&ctx.ns, org_id, &account_id);
+            licences.add(&record, now);
+            if let Some(email) = record
+                .email
+                .as_deref()
+                .filter(|e| e.ends_with(SERVICE_ACCOUNT_DOMAIN))
+            {
+                service_accounts.push(wire::Person {
+                    id: Some(account_id.clone()),
+                    name: record.display_name.clone(),
+                    email: Some(email.to_string()),
+                });
+            }
+            ctx.emit_user(Side::Admin, record).await?;
+            tally.records(1);
+        }
+    }
+    if tally.ok_requests() > 0 {
+        tally.served_by("POST /admin/v2/orgs/{orgId}/directories/-/users/search");
+    }
+    emit_licences(ctx, org_id, &licences, tally).await?;
+    Ok(service_accounts)
+}
+
+fn tally_is_fresh(tally: &Tally) -> bool {
+    tally.ok_requests() == 0
+}
+
+async fn emit_licences(
+    ctx: &Ctx,
+    org_id: &str,
+    licences: &Licences,
+    tally: &Tally,
+) -> Result<(), Abort> {
+    for licence in licences.records(ctx, org_id) {
+        ctx.out.emit(Record::Resource(licence)).await?;
+        tally.records(1);
+    }
+    Ok(())
+}
+
+fn group_membership(ctx: &Ctx, group_id: &str, name: &str, account_id: &str) -> record::Membership {
+    record::Membership {
+        id: ctx.ns.group_member(Some(group_id), name, account_id),
+        site: ctx.ns.site().to_string(),
+        relation: "group_member".to_string(),
+        parent_id: ctx.ns.group(Some(group_id), name),
+        member_id: ctx.ns.user(account_id),
+        member_type: "user".to_string(),
+        account_id: Some(account_id.to_string()),
+        group_id: Some(group_id.to_string()),
+        group_name: Some(name.to_string()),
+        ..record::Membership::default()
+    }
+}
+
+/// The retired v1 users API, for organisations without the v2 directory: one page of managed
+/// accounts at a time, and each account's last-active dates (one request per user: the only
+/// way v1 gives them).
+async fn v1_directory(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<Vec<wire::Person>, Abort> {
+    let mut pager = get(format!("/admin/v1/orgs/{org_id}/users"), Vec::new());
+    let mut licences = Licences::default();
+    let mut service_accounts = Vec::new();
+    let now = Timestamp::now();
+    while let Some(page) = next_page::<wire::V1User>(ctx, &mut pager, tally).await? {
+        for user in page {
+            let Some(account_id) = user.account_id.clone() else {
+                continue;
+            };
+            let path =
+                format!("/admin/v1/orgs/{org_id}/directory/users/{account_id}/last-active-dates");
+            let dates = match ctx.client.get::<wire::LastActiveDates>(&path, &[]).await {
+                Ok(dates) => {
+                    tally.ok();
+                    dates.data
+                }
+                Err(error) => {
+                    failed(tally, error)?;
+                    None
+                }
+            };
+            let record = user.record(&ctx.ns, org_id, &account_id, dates.as_ref());
+            licences.add(&record, now);
+            if let Some(email) = record
+                .email
+                .as_deref()
+                .filter(|e| e.ends_with(SERVICE_ACCOUNT_DOMAIN))
+            {
+                service_accounts.push(wire::Person {
+                    id: Some(account_id.clone()),
+                    name: record.display_name.clone(),
+                    email: Some(email.to_string()),
+                });
+            }
+            ctx.emit_user(Side::Admin, record).await?;
+            tally.records(1);
+        }
+    }
+    emit_licences(ctx, org_id, &licences, tally).await?;
+    Ok(service_accounts)
+}
+
+/// Directory groups the site did not report (product-access groups of other products,
+/// organisation-only groups).
+async fn groups(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<(), Abort> {
+    let site_groups = ctx.shared.site_groups.wait().await;
+    let path = format!("/admin/v2/orgs/{org_id}/directories/-/groups/search");
+    let body = json!({ "limit": DIRECTORY_PAGE });
+    let mut pager = CursorPager::new(CursorRequest::Post { path, body });
+    let mut seen = HashSet::new();
+    while let Some(page) = next_page::<wire::DirectoryGroup>(ctx, &mut pager, tally).await? {
+        for group in page {
+            let (Some(group_id), Some(name)) = (group.id, group.name) else {
+                continue;
+            };
+            if site_groups.contains(&group_id) || !seen.insert(group_id.clone()) {
+                continue;
+            }
+            let record = record::Group {
+                id: ctx.ns.group(Some(&group_id), &name),
+                site: ctx.ns.site().to_string(),
+                group_id: Some(group_id),
+                name,
+                source: PRODUCT.to_string(),
+            };
+            ctx.out.emit(Record::Group(record)).await?;
+            tally.records(1);
+        }
+    }
+    Ok(())
+}
+
+/// Every user API token in the organisation.
+async fn api_tokens(
+    ctx: &Ctx,
+    org_id: &str,
+    ageing: wire::Ageing,
+    tally: &Tally,
+) -> Result<(), Abort> {
+    let path = format!("/admin/api-access/v1/orgs/{org_id}/api-tokens");
+    let pager = get(path, vec![("pageSize", TOKENS_PAGE.to_string())]);
+    secrets(ctx, org_id, pager, "api_token", None, ageing, tally).await
+}
+
+/// The organisation's own Admin API keys.
+async fn api_keys(
+    ctx: &Ctx,
+    org_id: &str,
+    ageing: wire::Ageing,
+    tally: &Tally,
+) -> Result<(), Abort> {
+    let path = format!("/admin/api-access/v1/orgs/{org_id}/api-keys");
+    let pager = get(path, vec![("pageSize", TOKENS_PAGE.to_string())]);
+    secrets(ctx, org_id, pager, "admin_api_key", None, ageing, tally).await
+}
+
+/// Each service account's API tokens.
+async fn service_account_tokens(
+    ctx: &Ctx,
+    org_id: &str,
+    service_accounts: &[wire::Person],
+    ageing: wire::Ageing,
+    tally: &Tally,
+) -> Result<(), Abort> {
+    for account in service_accounts {
+        let Some(id) = &account.id else { continue };
+        let path = format!("/admin/api-access/v1/orgs/{org_id}/service-accounts/{id}/api-tokens");
+        let pager = get(path, vec![("pageSize", TOKENS_PAGE.to_string())]);
+        let owner = Some(account);
+        secrets(
+            ctx,
+            org_id,
+            pager,
+            "service_account_token",
+            owner,
+            ageing,
+            tally,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn secrets(
+    ctx: &Ctx,
+    org_id: &str,
+    mut pager: CursorPager,
+    secret_type: &str,
+    owner: Option<&wire::Person>,
+    ageing: wire::Ageing,
+    tally: &Tally,
+) -> Result<(), Abort> {
+    while let Some(page) = next_page::<wire::Credential>(ctx, &mut pager, tally).await? {
+        for credential in page {
+            match credential.record(&ctx.ns, org_id, secret_type, owner, ageing) {
+                Some(secret) => {
+                    ctx.out.emit(Record::Secret(secret)).await?;
+                    tally.records(1);
+                }
+                None => tracing::warn!("{}: skipped a credential without id", tally.family().name),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Audit events since `--since`, oldest first, from the polling stream (the `/events` endpoint
+/// is limited to 10 requests a minute; the stream is the bulk export Atlassian recommends).
+async fn events(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<(), Abort> {
+    let query = vec![
+        ("from", ctx.since.as_millisecond().to_string()),
+        ("to", Timestamp::now().as_millisecond().to_string()),
+        ("limit", EVENTS_PAGE.to_string()),
+        ("sortOrder", "asc".to_string()),
+    ];
+    let mut pager = get(format!("/admin/v1/orgs/{org_id}/events-stream"), query).until_empty();
+    while let Some(page) = next_page::<wire::Event>(ctx, &mut pager, tally).await? {
+        for event in page {
+            if let Some(record) = event.record(&ctx.ns) {
+                ctx.out.emit(Record::Event(record)).await?;
+                tally.records(1);
+            }
+        }
+    }
+    Ok(())
+}
