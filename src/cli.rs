@@ -191,8 +191,11 @@ impl CollectArgs {
         if !(self.retry_base.is_finite() && (0.0..=60.0).contains(&self.retry_base)) {
             bail!("--retry-base must be between 0 and 60 seconds");
         }
+        let organization_only = products == [Product::Admin] && self.site.is_none();
         let target = if self.demo {
             Target::Demo
+        } else if organization_only {
+            Target::Organization
         } else {
             let site = self.site.context(
                 "no site given; set --site or ATLASSIAN_SITE (e.g. https://acme.atlassian.net), \

@@ -14,7 +14,7 @@ use secrecy::SecretString;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::config::{Config, Product, Target};
+use crate::config::{AdminAccess, Config, Product, Target};
 use crate::coverage;
 use crate::http::retry::{Clock, SystemClock};
 use crate::http::{ApiError, Auth, Client};
@@ -23,7 +23,7 @@ use crate::progress::Progress;
 use crate::record::{Account, Namespace, Record, User};
 use crate::stitch::{Shared, Side, SiteGroups, Stitcher};
 use crate::summary::Summary;
-use crate::tenant::{Tenant, TenantConfig};
+use crate::tenant::{OrgConfig, Tenant, TenantConfig};
 
 /// Records buffered between the producers and the writer.
 const CHANNEL: usize = 1024;
@@ -132,32 +132,48 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Rep
     let sink = Sink::open(&config.output).map_err(RunError::Usage)?;
 
     // The demo tenant lives as long as this function: it serves the whole run.
-    let (_tenant, site, auth) = match &config.target {
-        Target::Demo => {
-            let (tenant, auth) = start_demo().await.map_err(RunError::Fatal)?;
-            let site = reqwest::Url::parse(&tenant.url())
-                .map_err(|e| RunError::Fatal(anyhow::anyhow!("demo tenant URL: {e}")))?;
-            (Some(tenant), site, auth)
-        }
-        Target::Site { url, auth } => (None, url.clone(), auth.clone()),
+    let endpoints = Endpoints::resolve(&config).await?;
+    let stats = Arc::new(crate::http::Stats::default());
+    let client_for = |base: &reqwest::Url, auth: Auth| {
+        Client::new(base.clone(), auth, &config.http, Arc::clone(&clock))
+            .map(|client| client.sharing_stats(Arc::clone(&stats)))
+            .map_err(RunError::Fatal)
     };
-    let host = site.host_str().unwrap_or("site").to_string();
-    let ns = Namespace::new(host);
-    let api_url = config.api_url.clone();
-    let client = Client::new(site.clone(), auth, &config.http, Arc::clone(&clock))
-        .map_err(RunError::Fatal)?;
-    let stats = Arc::clone(client.stats());
+    let site_client = match &endpoints.site {
+        Some((url, auth)) => Some(client_for(url, auth.clone())?),
+        None => None,
+    };
+    // The Admin API has its own base URL and key; the key never goes to the site.
+    let admin_client = match &endpoints.admin {
+        Some(access) if config.products.contains(&Product::Admin) => {
+            let auth = Auth::AdminKey {
+                key: access.key.clone(),
+            };
+            Some((client_for(&endpoints.api_url, auth)?, access.settings.clone()))
+        }
+        _ => None,
+    };
+    let Some(client) = site_client.clone().or_else(|| admin_client.as_ref().map(|(c, _)| c.clone()))
+    else {
+        return Err(RunError::Usage(anyhow::anyhow!(
+            "nothing to collect: give a site, or select admin with an Admin API key"
+        )));
+    };
+    let host = match &endpoints.site {
+        Some((url, _)) => url.host_str(),
+        None => endpoints.api_url.host_str(),
+    };
+    let ns = Namespace::new(host.unwrap_or("atlassian"));
 
     let progress = Progress::new(config.progress, Arc::clone(&stats));
     let (tx, rx) = mpsc::channel(CHANNEL);
     let writer = tokio::task::spawn_blocking(move || output::drain(sink, rx, progress));
-    let jira_selected = config.products.contains(&Product::Jira);
-    let admin_on = config.products.contains(&Product::Admin) && config.admin.is_some();
+    let jira_on = config.products.contains(&Product::Jira) && site_client.is_some();
     let shared = Arc::new(Shared {
-        stitcher: (jira_selected && admin_on).then(Stitcher::default),
+        stitcher: (jira_on && admin_client.is_some()).then(Stitcher::default),
         site_groups: SiteGroups::default(),
     });
-    if !jira_selected {
+    if !jira_on {
         shared.site_groups.publish(Default::default());
     }
     let ctx = Ctx {
@@ -168,32 +184,20 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Rep
         since: config.since,
         shared,
     };
-    // The Admin API has its own base URL and key; the key never goes to the site.
-    let admin = match config.admin.as_ref().filter(|_| admin_on) {
-        Some(access) => {
-            let auth = Auth::AdminKey {
-                key: access.key.clone(),
-            };
-            let client = Client::new(api_url.clone(), auth, &config.http, Arc::clone(&clock))
-                .map_err(RunError::Fatal)?
-                .sharing_stats(Arc::clone(&stats));
-            Some((
-                Ctx {
-                    client,
-                    ..ctx.clone()
-                },
-                access.settings.clone(),
-            ))
-        }
-        None => None,
-    };
+    let admin = admin_client.map(|(client, settings)| {
+        let admin_ctx = Ctx {
+            client,
+            ..ctx.clone()
+        };
+        (admin_ctx, settings)
+    });
 
-    let account = Account {
+    let site_account = endpoints.site.as_ref().map(|(url, auth)| Account {
         id: ns.account(),
         site: ns.site().to_string(),
         account_type: "site".to_string(),
-        url: site.to_string().trim_end_matches('/').to_string(),
-        auth_method: ctx.client.auth().method().to_string(),
+        url: url.to_string().trim_end_matches('/').to_string(),
+        auth_method: auth.method().to_string(),
         products: config
             .products
             .iter()
@@ -202,17 +206,17 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Rep
         collected_at: collected_at.to_string(),
         collector: concat!("atlassian-inventory ", env!("CARGO_PKG_VERSION")).to_string(),
         ..Account::default()
-    };
+    });
     let work = async {
-        ctx.out.emit(Record::Account(account)).await?;
-        collect_products(&ctx, admin.as_ref(), &config.products).await
+        if let Some(account) = site_account {
+            ctx.out.emit(Record::Account(account)).await?;
+        }
+        collect_products(&ctx, jira_on, admin.as_ref(), &config.products).await
     };
     let outcome = tokio::select! {
         outcome = work => Some(outcome),
         () = shutdown_signal() => None,
     };
-    let auth_principal = ctx.client.auth().principal().to_string();
-    let auth_method = ctx.client.auth().method();
     drop(ctx);
     drop(admin);
 
@@ -227,11 +231,7 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Rep
     match outcome {
         None => return Err(RunError::Interrupted),
         Some(Err(Abort::Unauthorized(error))) => {
-            return Err(RunError::Unauthorized(anyhow::anyhow!(
-                "{site} rejected the credentials ({auth_method}: HTTP Basic with {auth_principal} \
-                 and an API token). Check ATLASSIAN_USERNAME and the token, which may have expired \
-                 or been revoked. [{error}]"
-            )))
+            return Err(RunError::Unauthorized(endpoints.unauthorized(&error)))
         }
         // The writer stopped without an error only when it was dropped; treat as fatal.
         Some(Err(Abort::OutputClosed)) => {
@@ -247,14 +247,65 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Rep
     })
 }
 
+/// Where the run's requests go and with which credentials. For `--demo`, the simulated
+/// tenant's addresses and fresh demo credentials; it holds the tenant, which serves the run.
+struct Endpoints {
+    site: Option<(reqwest::Url, Auth)>,
+    api_url: reqwest::Url,
+    admin: Option<AdminAccess>,
+    _tenant: Option<Tenant>,
+}
+
+impl Endpoints {
+    async fn resolve(config: &Config) -> Result<Endpoints, RunError> {
+        match &config.target {
+            Target::Site { url, auth } => Ok(Endpoints {
+                site: Some((url.clone(), auth.clone())),
+                api_url: config.api_url.clone(),
+                admin: config.admin.clone(),
+                _tenant: None,
+            }),
+            Target::Organization => Ok(Endpoints {
+                site: None,
+                api_url: config.api_url.clone(),
+                admin: config.admin.clone(),
+                _tenant: None,
+            }),
+            Target::Demo => start_demo(config).await.map_err(RunError::Fatal),
+        }
+    }
+
+    /// The message for a 401: which endpoint rejected which credential.
+    fn unauthorized(&self, error: &ApiError) -> anyhow::Error {
+        let from_admin = error.url.starts_with(self.api_url.as_str());
+        match &self.site {
+            Some((url, auth)) if !from_admin => anyhow::anyhow!(
+                "{url} rejected the credentials ({}: HTTP Basic with {} and an API token). \
+                 Check ATLASSIAN_USERNAME and the token, which may have expired or been revoked. \
+                 [{error}]",
+                auth.method(),
+                auth.principal()
+            ),
+            _ => anyhow::anyhow!(
+                "the Admin API at {} rejected the organisation API key (admin_api_key). Check \
+                 ATLASSIAN_ADMIN_API_KEY or --admin-api-key-file; the key may have expired or \
+                 been revoked. [{error}]",
+                self.api_url
+            ),
+        }
+    }
+}
+
 async fn collect_products(
     ctx: &Ctx,
+    jira_on: bool,
     admin: Option<&(Ctx, crate::admin::AdminSettings)>,
     products: &[Product],
 ) -> Result<(), Abort> {
     for product in products {
         let coverage = match product {
-            Product::Jira => continue,
+            Product::Jira if jira_on => continue,
+            Product::Jira => coverage::not_configured(&ctx.ns, product.name(), "no site given"),
             Product::Admin if admin.is_some() => continue,
             Product::Admin => coverage::not_configured(
                 &ctx.ns,
@@ -266,7 +317,7 @@ async fn collect_products(
         ctx.out.emit(Record::Coverage(coverage)).await?;
     }
     let jira = async {
-        if products.contains(&Product::Jira) {
+        if jira_on {
             crate::jira::collect(ctx).await?;
         }
         Ok(())
@@ -287,20 +338,42 @@ async fn collect_products(
     Ok(())
 }
 
-/// Starts the built-in simulated tenant with fresh demo credentials.
-async fn start_demo() -> anyhow::Result<(Tenant, Auth)> {
+/// Starts the built-in simulated tenant, with an organisation, and fresh demo credentials.
+async fn start_demo(config: &Config) -> anyhow::Result<Endpoints> {
+    let fresh = || -> String {
+        std::iter::repeat_with(fastrand::alphanumeric)
+            .take(32)
+            .collect()
+    };
     let email = "demo@example.com";
-    let token: String = std::iter::repeat_with(fastrand::alphanumeric)
-        .take(32)
-        .collect();
-    let tenant = Tenant::start(TenantConfig::demo(email, SecretString::from(token.clone())))
+    let (token, key) = (fresh(), fresh());
+    let tenant_config = TenantConfig::demo(email, SecretString::from(token.clone()))
+        .with_org(OrgConfig::demo(SecretString::from(key.clone())));
+    let tenant = Tenant::start(tenant_config)
         .await
         .map_err(|e| anyhow::anyhow!("could not start the demo tenant: {e:#}"))?;
+    let site = reqwest::Url::parse(&tenant.url())?;
+    let api_url = reqwest::Url::parse(&tenant.api_url())?;
     let auth = Auth::ApiToken {
         email: email.to_string(),
         token: SecretString::from(token),
     };
-    Ok((tenant, auth))
+    let admin = AdminAccess {
+        key: SecretString::from(key),
+        settings: crate::admin::AdminSettings {
+            org_id: None,
+            stale_days: config
+                .admin
+                .as_ref()
+                .map_or(90, |access| access.settings.stale_days),
+        },
+    };
+    Ok(Endpoints {
+        site: Some((site, auth)),
+        api_url,
+        admin: Some(admin),
+        _tenant: Some(tenant),
+    })
 }
 
 /// Ctrl-C, or SIGTERM from cron or a service manager.

@@ -29,7 +29,7 @@ pub struct Config {
 }
 
 /// Access to the Org Admin API.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct AdminAccess {
     pub key: SecretString,
     pub settings: crate::admin::AdminSettings,

@@ -7,6 +7,7 @@
 //!   validator).
 
 mod cli;
+mod admin;
 mod collect;
 mod schema;
 mod spec;
