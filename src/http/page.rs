@@ -4,11 +4,18 @@
 //!
 //! - [`PageBean`]: Jira's `startAt`/`maxResults`/`isLast`/`total`/`values` envelope.
 //! - [`OffsetPager`]: a bare JSON array with no metadata (`/rest/api/3/users/search`).
+//! - [`V1Pager`]: Confluence REST v1's `start`/`limit`/`results`/`_links.next` envelope; the
+//!   listing ends when `_links.next` is absent.
+//! - [`CursorPager`]: Confluence REST v2's opaque cursor, carried by a relative next link in
+//!   `_links.next` or in the `Link` header; a cursor that repeats is an error.
 //!
-//! Both advance `startAt` by the number of items *received*, not requested: Jira clamps
+//! The offset pagers advance `startAt` by the number of items *received*, not requested: Jira clamps
 //! `maxResults` to a per-endpoint limit (it echoes the clamped value, but a bare array cannot), and
 //! users/search returns short pages before the end. Advancing by what was asked would skip items.
 
+use std::collections::HashSet;
+
+use reqwest::Url;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -151,6 +158,172 @@ impl OffsetPager {
     }
 }
 
+/// `_links` of Confluence pages: only `next` matters here; `base`, `context`, `self` are ignored.
+#[derive(Debug, Default, Deserialize)]
+pub struct Links {
+    pub next: Option<String>,
+}
+
+/// Confluence REST v1's page envelope (`GroupArrayWithLinks`, `UserArray`, `AuditRecordArray`).
+#[derive(Debug, Deserialize)]
+pub struct V1Page<T> {
+    #[serde(default = "Vec::new")]
+    pub results: Vec<T>,
+    pub start: Option<i64>,
+    #[serde(default, rename = "_links")]
+    pub links: Links,
+}
+
+impl<T> V1Page<T> {
+    /// Where the page after this one starts, given where this one was asked to start; `None`
+    /// when `_links.next` is absent (the only end marker v1 documents, REFERENCE §0.2).
+    pub fn next_start(&self, requested: i64) -> Result<Option<i64>, String> {
+        if let Some(start) = self.start {
+            if start != requested {
+                return Err(format!(
+                    "asked for start={requested}, the server answered start={start}"
+                ));
+            }
+        }
+        if self.links.next.is_none() {
+            return Ok(None);
+        }
+        if self.results.is_empty() {
+            return Err(format!(
+                "empty page at start={requested} that links to a next page"
+            ));
+        }
+        // By the items received: Confluence caps `limit` by "fixed system limits".
+        Ok(Some(requested + self.results.len() as i64))
+    }
+}
+
+/// Walks a Confluence v1 listing with `start` and `limit`.
+#[derive(Debug)]
+pub struct V1Pager {
+    path: String,
+    query: Vec<(&'static str, String)>,
+    page_size: u32,
+    next: Option<i64>,
+}
+
+impl V1Pager {
+    pub fn new(
+        path: impl Into<String>,
+        query: Vec<(&'static str, String)>,
+        page_size: u32,
+    ) -> Self {
+        V1Pager {
+            path: path.into(),
+            query,
+            page_size,
+            next: Some(0),
+        }
+    }
+
+    pub async fn next<T: DeserializeOwned>(
+        &mut self,
+        client: &Client,
+    ) -> Result<Option<Vec<T>>, ApiError> {
+        let Some(start) = self.next else {
+            return Ok(None);
+        };
+        let mut query: Vec<(&str, String)> =
+            self.query.iter().map(|(k, v)| (*k, v.clone())).collect();
+        query.push(("start", start.to_string()));
+        query.push(("limit", self.page_size.to_string()));
+        let page: V1Page<T> = client.get(&self.path, &query).await?;
+        self.next = page.next_start(start).map_err(|reason| {
+            ApiError::pagination("GET", client.url(&self.path, &query).as_str(), reason)
+        })?;
+        Ok(Some(page.results))
+    }
+}
+
+/// Confluence REST v2's page envelope (`MultiEntityResult<…>`).
+#[derive(Debug, Deserialize)]
+pub struct CursorPage<T> {
+    #[serde(default = "Vec::new")]
+    pub results: Vec<T>,
+    #[serde(default, rename = "_links")]
+    pub links: Links,
+}
+
+/// The `rel="next"` target of a `Link` header: `</wiki/api/v2/spaces?cursor=…>; rel="next",
+/// <https://site.atlassian.net/wiki>; rel="base"` (the v2 spec's example).
+pub fn link_next(header: &str) -> Option<String> {
+    header.split(',').find_map(|part| {
+        let (target, params) = part.split_once(';')?;
+        let is_next = params
+            .split(';')
+            .any(|p| p.trim().trim_start_matches("rel=").trim_matches('"') == "next");
+        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+        is_next.then(|| target.to_string())
+    })
+}
+
+/// The `cursor` query parameter of a next link.
+fn cursor_of(url: &Url) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == "cursor")
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Walks a Confluence v2 listing: each page names the next one by a relative URL holding an
+/// opaque `cursor`, in the body's `_links.next` or the `Link` header. A cursor seen before, or a
+/// next link equal to the page just read, ends the listing with an error instead of a loop.
+#[derive(Debug)]
+pub struct CursorPager {
+    next: Option<Url>,
+    first: Option<(String, Vec<(&'static str, String)>)>,
+    cursors: HashSet<String>,
+}
+
+impl CursorPager {
+    pub fn new(path: impl Into<String>, query: Vec<(&'static str, String)>) -> Self {
+        CursorPager {
+            next: None,
+            first: Some((path.into(), query)),
+            cursors: HashSet::new(),
+        }
+    }
+
+    pub async fn next<T: DeserializeOwned>(
+        &mut self,
+        client: &Client,
+    ) -> Result<Option<Vec<T>>, ApiError> {
+        let url = match (self.first.take(), self.next.take()) {
+            (Some((path, query)), _) => {
+                let query: Vec<(&str, String)> =
+                    query.iter().map(|(k, v)| (*k, v.clone())).collect();
+                client.url(&path, &query)
+            }
+            (None, Some(url)) => url,
+            (None, None) => return Ok(None),
+        };
+        let (page, link): (CursorPage<T>, _) = client.get_linked(&url).await?;
+        let next = page
+            .links
+            .next
+            .clone()
+            .or_else(|| link.as_deref().and_then(link_next));
+        if let Some(next) = next {
+            let error = |reason: String| ApiError::pagination("GET", url.as_str(), reason);
+            let next = client.resolve(&next).map_err(error)?;
+            if next == url {
+                return Err(error("the next link is the page just read".to_string()));
+            }
+            if let Some(cursor) = cursor_of(&next) {
+                if !self.cursors.insert(cursor.clone()) {
+                    return Err(error(format!("cursor {cursor:?} was already followed")));
+                }
+            }
+            self.next = Some(next);
+        }
+        Ok(Some(page.results))
+    }
+}
+
 /// The listing's own query plus `startAt` and `maxResults`.
 fn offset_query<'a>(
     query: &'a [(&'static str, String)],
@@ -214,5 +387,42 @@ mod tests {
         let p = page(r#"{"startAt":0,"isLast":true}"#);
         assert!(p.values.is_empty());
         assert_eq!(p.next_start(0), Ok(None));
+    }
+
+    #[test]
+    fn v1_ends_without_a_next_link_and_advances_by_items_received() {
+        let p: V1Page<u32> = serde_json::from_str(
+            r#"{"results":[1,2,3],"start":0,"limit":200,"size":3,"_links":{"next":"/wiki/rest/api/group?start=3"}}"#,
+        )
+        .unwrap();
+        assert_eq!(p.next_start(0), Ok(Some(3)));
+        let p: V1Page<u32> =
+            serde_json::from_str(r#"{"results":[4],"start":3,"limit":200,"size":1,"_links":{}}"#)
+                .unwrap();
+        assert_eq!(p.next_start(3), Ok(None));
+    }
+
+    #[test]
+    fn v1_pages_that_do_not_advance_are_errors() {
+        let p: V1Page<u32> =
+            serde_json::from_str(r#"{"results":[],"start":6,"_links":{"next":"/x?start=6"}}"#)
+                .unwrap();
+        assert!(p.next_start(6).unwrap_err().contains("empty page"));
+        let p: V1Page<u32> =
+            serde_json::from_str(r#"{"results":[1],"start":0,"_links":{"next":"/x"}}"#).unwrap();
+        assert!(p.next_start(5).unwrap_err().contains("start=0"));
+    }
+
+    #[test]
+    fn link_header_next_is_found_among_other_relations() {
+        let header = r#"</wiki/api/v2/spaces?cursor=abc&limit=2>; rel="next", <https://acme.atlassian.net/wiki>; rel="base""#;
+        assert_eq!(
+            link_next(header).as_deref(),
+            Some("/wiki/api/v2/spaces?cursor=abc&limit=2")
+        );
+        assert_eq!(
+            link_next(r#"<https://acme.atlassian.net/wiki>; rel="base""#),
+            None
+        );
     }
 }
