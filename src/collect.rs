@@ -37,6 +37,41 @@ pub struct Ctx {
     pub workers: usize,
     /// Audit logs are read from this moment on.
     pub since: Timestamp,
+    /// Groups already emitted by one product, so the next does not repeat them.
+    pub groups: Arc<SeenGroups>,
+}
+
+/// Groups belong to the site, not to a product: Jira and Confluence list the same groups with
+/// the same ids. Whichever product reads a group first emits its record (its `source` says
+/// which) and, once it has read every member, the member edges; the other product skips both.
+/// Products run one after another, so there is no race between them. Holds group ids only.
+#[derive(Debug, Default)]
+pub struct SeenGroups {
+    emitted: std::sync::Mutex<std::collections::HashSet<String>>,
+    members_listed: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+impl SeenGroups {
+    /// True the first time `id` (a group record id) is offered: emit it then, and only then.
+    pub fn first_sight(&self, id: &str) -> bool {
+        lock(&self.emitted).insert(id.to_string())
+    }
+
+    /// True when another product already emitted every member of the group.
+    pub fn members_listed(&self, id: &str) -> bool {
+        lock(&self.members_listed).contains(id)
+    }
+
+    /// Every member of the group was emitted, without a failed page.
+    pub fn mark_members_listed(&self, id: &str) {
+        lock(&self.members_listed).insert(id.to_string());
+    }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The producers' end of the record channel.
@@ -138,6 +173,7 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Rep
         out: Emitter { tx },
         workers: config.http.max_concurrency.max(1),
         since: config.since,
+        groups: Arc::default(),
     };
 
     let account = Account {
@@ -200,6 +236,7 @@ async fn collect_products(ctx: &Ctx, products: &[Product]) -> Result<(), Abort> 
     for product in products {
         match product {
             Product::Jira => crate::jira::collect(ctx).await?,
+            Product::Confluence => crate::confluence::collect(ctx).await?,
             other => {
                 let coverage = coverage::not_implemented(&ctx.ns, other.name());
                 ctx.out.emit(Record::Coverage(coverage)).await?;

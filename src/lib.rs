@@ -10,8 +10,8 @@
 //!   ([`output`]) streams them out, [`summary`] and [`coverage`] say what was and was not seen.
 //! - [`http`] owns every request to Atlassian: credentials, retries and `Retry-After`,
 //!   concurrency, response limits and pagination ([`http::page`]).
-//! - [`jira`] is the Jira platform product: one function per resource. Later products (Assets,
-//!   JSM, Confluence, Org Admin) get a module each.
+//! - [`jira`] is the Jira platform product and [`confluence`] the Confluence one: one function
+//!   per resource. Later products (Assets, JSM, Org Admin) get a module each.
 //! - [`record`] is the record schema, the product's public interface.
 //! - [`tenant`] is the simulated Atlassian tenant on loopback that `--demo`, the tests and the
 //!   benchmark run the real collector against.
@@ -19,6 +19,7 @@
 pub mod cli;
 pub mod collect;
 pub mod config;
+pub mod confluence;
 pub mod coverage;
 pub mod http;
 pub mod jira;
@@ -26,6 +27,7 @@ pub mod logging;
 pub mod output;
 pub mod progress;
 pub mod record;
+pub mod settings;
 pub mod summary;
 pub mod tenant;
 

@@ -141,6 +141,7 @@ impl Project {
             lead_account_id: self.lead.as_ref().and_then(|l| l.account_id.clone()),
             category: self.project_category.as_ref().and_then(|c| c.name.clone()),
             permission_scheme_id,
+            ..record::Resource::default()
         }
     }
 }
@@ -349,6 +350,11 @@ impl PermissionScheme {
                     holder_value: holder.value.clone(),
                     principal_id,
                     anonymous: holder.holder_type == "anyone",
+                    // Without an application key the holder is what Jira's UI calls "Any logged
+                    // in user" (anyone with access to any Jira product). The spec lists
+                    // `applicationRole` with a key only; the keyless form is Jira's behaviour.
+                    all_licensed_users: holder.holder_type == "applicationRole"
+                        && holder.parameter.is_none(),
                 })
             })
             .collect()
