@@ -277,6 +277,9 @@ pub struct CursorPager {
     next: Option<Url>,
     first: Option<(String, Vec<(&'static str, String)>)>,
     cursors: HashSet<String>,
+    /// A bad next link, reported on the call after the page that carried it, so that page's
+    /// items are kept.
+    stop: Option<ApiError>,
 }
 
 impl CursorPager {
@@ -285,6 +288,7 @@ impl CursorPager {
             next: None,
             first: Some((path.into(), query)),
             cursors: HashSet::new(),
+            stop: None,
         }
     }
 
@@ -292,6 +296,9 @@ impl CursorPager {
         &mut self,
         client: &Client,
     ) -> Result<Option<Vec<T>>, ApiError> {
+        if let Some(error) = self.stop.take() {
+            return Err(error);
+        }
         let url = match (self.first.take(), self.next.take()) {
             (Some((path, query)), _) => {
                 let query: Vec<(&str, String)> =
@@ -308,19 +315,28 @@ impl CursorPager {
             .clone()
             .or_else(|| link.as_deref().and_then(link_next));
         if let Some(next) = next {
-            let error = |reason: String| ApiError::pagination("GET", url.as_str(), reason);
-            let next = client.resolve(&next).map_err(error)?;
-            if next == url {
-                return Err(error("the next link is the page just read".to_string()));
-            }
-            if let Some(cursor) = cursor_of(&next) {
-                if !self.cursors.insert(cursor.clone()) {
-                    return Err(error(format!("cursor {cursor:?} was already followed")));
+            match self.advance(client, &url, &next) {
+                Ok(next) => self.next = Some(next),
+                Err(reason) => {
+                    self.stop = Some(ApiError::pagination("GET", url.as_str(), reason));
                 }
             }
-            self.next = Some(next);
         }
         Ok(Some(page.results))
+    }
+
+    /// The next page's URL, unless following `link` from `current` would not advance.
+    fn advance(&mut self, client: &Client, current: &Url, link: &str) -> Result<Url, String> {
+        let next = client.resolve(link)?;
+        if next == *current {
+            return Err("the next link is the page just read".to_string());
+        }
+        if let Some(cursor) = cursor_of(&next) {
+            if !self.cursors.insert(cursor.clone()) {
+                return Err(format!("cursor {cursor:?} was already followed"));
+            }
+        }
+        Ok(next)
     }
 }
 
@@ -424,5 +440,60 @@ mod tests {
             link_next(r#"<https://acme.atlassian.net/wiki>; rel="base""#),
             None
         );
+    }
+
+    fn client() -> Client {
+        let auth = super::super::Auth::ApiToken {
+            email: "a@example.com".into(),
+            token: secrecy::SecretString::from("t"),
+        };
+        Client::new(
+            Url::parse("https://acme.atlassian.net").unwrap(),
+            auth,
+            &super::super::HttpSettings::default(),
+            std::sync::Arc::new(super::super::retry::SystemClock),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_cursor_that_repeats_or_a_link_that_stays_put_is_refused() {
+        let client = client();
+        let mut pager = CursorPager::new("/wiki/api/v2/spaces", Vec::new());
+        let first = client.url("/wiki/api/v2/spaces", &[]);
+        let second = pager
+            .advance(&client, &first, "/wiki/api/v2/spaces?cursor=a&limit=2")
+            .unwrap();
+        assert_eq!(
+            second.as_str(),
+            "https://acme.atlassian.net/wiki/api/v2/spaces?cursor=a&limit=2"
+        );
+        let third = pager
+            .advance(&client, &second, "/wiki/api/v2/spaces?cursor=b&limit=2")
+            .unwrap();
+        // Back to a cursor already followed, from another URL: a loop in the making.
+        let error = pager
+            .advance(&client, &third, "/wiki/api/v2/spaces?cursor=a&limit=5")
+            .unwrap_err();
+        assert!(error.contains("already followed"), "{error}");
+        let error = pager
+            .advance(&client, &third, "/wiki/api/v2/spaces?cursor=b&limit=2")
+            .unwrap_err();
+        assert!(error.contains("page just read"), "{error}");
+    }
+
+    #[test]
+    fn next_links_stay_on_the_site() {
+        let client = client();
+        let mut pager = CursorPager::new("/x", Vec::new());
+        let first = client.url("/x", &[]);
+        let error = pager
+            .advance(
+                &client,
+                &first,
+                "https://evil.example/wiki/api/v2/spaces?cursor=a",
+            )
+            .unwrap_err();
+        assert!(error.contains("leaves the site"), "{error}");
     }
 }
