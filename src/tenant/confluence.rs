@@ -59,15 +59,30 @@ pub(super) fn routes() -> Router<Arc<Site>> {
         .route("/gateway/api/graphql", post(gateway))
 }
 
-/// Confluence's error body: not modelled in its specs (REFERENCE §0.3); this is the
-/// `{statusCode, message}` shape Confluence Cloud sends, and clients branch on the status only.
-fn error(status: StatusCode, message: &str) -> Response {
-    let body = json!({"statusCode": status.as_u16(), "data": {"authorized": false, "valid": true,
-        "errors": [], "successful": false}, "message": message});
-    (status, Json(body)).into_response()
+/// A failed Confluence request. The body is not modelled in Confluence's specs (REFERENCE
+/// §0.3); this is the `{statusCode, message}` shape Confluence Cloud sends, and clients branch
+/// on the status only.
+struct ConfluenceError {
+    status: StatusCode,
+    message: String,
 }
 
-fn forbidden_unless_admin(site: &Site, what: &str) -> Result<(), Response> {
+impl IntoResponse for ConfluenceError {
+    fn into_response(self) -> Response {
+        let body = json!({"statusCode": self.status.as_u16(), "data": {"authorized": false,
+            "valid": true, "errors": [], "successful": false}, "message": self.message});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+fn error(status: StatusCode, message: &str) -> ConfluenceError {
+    ConfluenceError {
+        status,
+        message: message.to_string(),
+    }
+}
+
+fn forbidden_unless_admin(site: &Site, what: &str) -> Result<(), ConfluenceError> {
     if site.config.admin {
         Ok(())
     } else {
@@ -86,7 +101,7 @@ fn param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn number(params: &Params, name: &str, default: i64) -> Result<i64, Response> {
+fn number(params: &Params, name: &str, default: i64) -> Result<i64, ConfluenceError> {
     match param(params, name) {
         None => Ok(default),
         Some(raw) => raw.parse().map_err(|_| {
@@ -110,7 +125,7 @@ fn v1_page(
     items: Vec<Value>,
     default_limit: i64,
     max_limit: Option<i64>,
-) -> Result<Json<Value>, Response> {
+) -> Result<Json<Value>, ConfluenceError> {
     let start = number(params, "start", 0)?;
     let limit = number(params, "limit", default_limit)?;
     if start < 0 || limit < 0 {
@@ -156,7 +171,7 @@ fn v1_page(
     })))
 }
 
-async fn groups(State(site): SiteState, params: Params) -> Result<Json<Value>, Response> {
+async fn groups(State(site): SiteState, params: Params) -> Result<Json<Value>, ConfluenceError> {
     let items = site
         .data
         .groups
@@ -177,7 +192,7 @@ async fn group_members(
     State(site): SiteState,
     Path(group_id): Path<String>,
     params: Params,
-) -> Result<Json<Value>, Response> {
+) -> Result<Json<Value>, ConfluenceError> {
     let Some(group) = site.data.group_by_id(&group_id) else {
         return Err(error(
             StatusCode::NOT_FOUND,
@@ -211,13 +226,13 @@ async fn group_members(
     v1_page(&site, &path, &params, items, 200, Some(200))
 }
 
-async fn audit_retention(State(site): SiteState) -> Result<Json<Value>, Response> {
+async fn audit_retention(State(site): SiteState) -> Result<Json<Value>, ConfluenceError> {
     forbidden_unless_admin(&site, "the audit log")?;
     let (number, units) = site.data.confluence.retention;
     Ok(Json(json!({"number": number, "units": units})))
 }
 
-async fn audit(State(site): SiteState, params: Params) -> Result<Json<Value>, Response> {
+async fn audit(State(site): SiteState, params: Params) -> Result<Json<Value>, ConfluenceError> {
     forbidden_unless_admin(&site, "the audit log")?;
     let started = site.started.as_millisecond();
     let start_date = number(&params, "startDate", i64::MIN)?;
@@ -270,15 +285,18 @@ fn offset_of(cursor: &str) -> Option<usize> {
 fn v2_page(site: &Site, path: &str, params: &Params, items: Vec<Value>, repeat: bool) -> Response {
     let limit = match number(params, "limit", 25) {
         Ok(limit) if (1..=250).contains(&limit) => limit as usize,
-        Ok(_) => return error(StatusCode::BAD_REQUEST, "limit must be between 1 and 250"),
-        Err(response) => return response,
+        Ok(_) => {
+            return error(StatusCode::BAD_REQUEST, "limit must be between 1 and 250")
+                .into_response()
+        }
+        Err(refused) => return refused.into_response(),
     };
     let limit = limit.min(site.config.confluence.page_limit.max(1));
     let given = param(params, "cursor");
     let offset = match given.map(offset_of) {
         None => 0,
         Some(Some(offset)) => offset,
-        Some(None) => return error(StatusCode::BAD_REQUEST, "Invalid cursor"),
+        Some(None) => return error(StatusCode::BAD_REQUEST, "Invalid cursor").into_response(),
     };
     let total = items.len();
     let results: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
@@ -337,7 +355,7 @@ async fn space_permissions(
     // "404 Returned if the calling user does not have permission to view the requested space
     // permission assignments or the space was not found."
     let Some(space) = site.data.confluence.spaces.iter().find(|s| s.id == id) else {
-        return error(StatusCode::NOT_FOUND, "Space not found");
+        return error(StatusCode::NOT_FOUND, "Space not found").into_response();
     };
     let items = space
         .permissions
@@ -362,7 +380,7 @@ const UPM_MEDIA_TYPE: &str = "application/vnd.atl.plugins+json";
 /// UPM, on Jira and on Confluence: admin only, its own media type only.
 async fn upm_settings(State(site): SiteState, headers: HeaderMap) -> Response {
     if let Err(refused) = forbidden_unless_admin(&site, "the plugin settings") {
-        return refused;
+        return refused.into_response();
     }
     let accepted = headers
         .get(header::ACCEPT)
@@ -372,7 +390,8 @@ async fn upm_settings(State(site): SiteState, headers: HeaderMap) -> Response {
         return error(
             StatusCode::NOT_ACCEPTABLE,
             "Only application/vnd.atl.plugins+json",
-        );
+        )
+        .into_response();
     }
     let settings: Vec<Value> = site
         .data
