@@ -22,7 +22,11 @@ Credentials:
 Permissions (Jira):
   Users, groups, members: Browse users and groups. Projects: Browse projects.
   Project roles, actors and permission schemes: Administer projects or Administer Jira.
-  Application properties and application roles: Administer Jira.
+  Application properties, application roles, UPM and mail settings: Administer Jira.
+
+Permissions (Confluence):
+  Groups, members, spaces: Can use; space permissions: view permission on each space.
+  Site permissions, audit log and its retention, UPM settings: Confluence Administrator.
   An endpoint the account cannot read becomes a coverage record; the rest is still collected.
 
 Exit status:
@@ -73,7 +77,8 @@ pub struct CollectArgs {
     pub token_file: Option<PathBuf>,
 
     /// Products to collect, comma-separated: jira,assets,jsm,confluence,admin. This version
-    /// collects jira; the others are reported as not implemented in the coverage records.
+    /// collects jira and confluence; the others are reported as not implemented in the coverage
+    /// records.
     #[arg(
         long,
         value_name = "LIST",
