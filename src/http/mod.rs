@@ -285,7 +285,8 @@ impl Client {
         Ok((request.decode(&body)?, header(&headers, "link")))
     }
 
-    /// POST a JSON body to `path` and decode the JSON answer (GraphQL).
+    /// POST a JSON body to `path` and decode the JSON answer (GraphQL). Retried like a GET:
+    /// only read-only queries are sent, so a repeat changes nothing on the site.
     pub async fn post_json<T: DeserializeOwned>(
         &self,
         path: &str,
