@@ -22,7 +22,11 @@ Credentials:
 Permissions (Jira):
   Users, groups, members: Browse users and groups. Projects: Browse projects.
   Project roles, actors and permission schemes: Administer projects or Administer Jira.
-  Application properties and application roles: Administer Jira.
+  Application properties, application roles, UPM and mail settings: Administer Jira.
+
+Permissions (Confluence):
+  Groups, members, spaces: Can use; space permissions: view permission on each space.
+  Site permissions, audit log and its retention, UPM settings: Confluence Administrator.
   An endpoint the account cannot read becomes a coverage record; the rest is still collected.
 
 Exit status:
@@ -73,7 +77,7 @@ pub struct CollectArgs {
     pub token_file: Option<PathBuf>,
 
     /// Products to collect, comma-separated: jira,assets,jsm,confluence,admin [default: all;
-    /// admin when an Admin API key is given]. This version collects jira and admin; the others
+    /// admin when an Admin API key is given]. This version collects jira, confluence and admin; the others
     /// are reported as not implemented in the coverage records.
     #[arg(long, value_name = "LIST")]
     pub products: Option<String>,

@@ -21,7 +21,7 @@ use crate::http::{ApiError, Auth, Client};
 use crate::output::{self, Sink, WriteError};
 use crate::progress::Progress;
 use crate::record::{Account, Namespace, Record, User};
-use crate::stitch::{Shared, Side, SiteGroups, Stitcher};
+use crate::stitch::{SeenGroups, Shared, Side, SiteDone, Stitcher};
 use crate::summary::Summary;
 use crate::tenant::{OrgConfig, Tenant, TenantConfig};
 
@@ -40,6 +40,8 @@ pub struct Ctx {
     pub since: Timestamp,
     /// Join state shared with the run's other products.
     pub shared: Arc<Shared>,
+    /// Groups already emitted by one product, so the next does not repeat them.
+    pub groups: Arc<SeenGroups>,
 }
 
 impl Ctx {
@@ -168,14 +170,12 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Rep
     let progress = Progress::new(config.progress, Arc::clone(&stats));
     let (tx, rx) = mpsc::channel(CHANNEL);
     let writer = tokio::task::spawn_blocking(move || output::drain(sink, rx, progress));
-    let jira_on = config.products.contains(&Product::Jira) && site_client.is_some();
+    let site_on = site_client.is_some();
+    let jira_on = config.products.contains(&Product::Jira) && site_on;
     let shared = Arc::new(Shared {
         stitcher: (jira_on && admin_client.is_some()).then(Stitcher::default),
-        site_groups: SiteGroups::default(),
+        site_done: SiteDone::default(),
     });
-    if !jira_on {
-        shared.site_groups.publish(Default::default());
-    }
     let ctx = Ctx {
         client,
         ns: ns.clone(),
@@ -183,6 +183,7 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Rep
         workers: config.http.max_concurrency.max(1),
         since: config.since,
         shared,
+        groups: Arc::default(),
     };
     let admin = admin_client.map(|(client, settings)| {
         let admin_ctx = Ctx {
@@ -211,7 +212,7 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Rep
         if let Some(account) = site_account {
             ctx.out.emit(Record::Account(account)).await?;
         }
-        collect_products(&ctx, jira_on, admin.as_ref(), &config.products).await
+        collect_products(&ctx, site_on, admin.as_ref(), &config.products).await
     };
     let outcome = tokio::select! {
         outcome = work => Some(outcome),
@@ -298,14 +299,16 @@ impl Endpoints {
 
 async fn collect_products(
     ctx: &Ctx,
-    jira_on: bool,
+    site_on: bool,
     admin: Option<&(Ctx, crate::admin::AdminSettings)>,
     products: &[Product],
 ) -> Result<(), Abort> {
     for product in products {
         let coverage = match product {
-            Product::Jira if jira_on => continue,
-            Product::Jira => coverage::not_configured(&ctx.ns, product.name(), "no site given"),
+            Product::Jira | Product::Confluence if site_on => continue,
+            Product::Jira | Product::Confluence => {
+                coverage::not_configured(&ctx.ns, product.name(), "no site given")
+            }
             Product::Admin if admin.is_some() => continue,
             Product::Admin => coverage::not_configured(
                 &ctx.ns,
@@ -316,10 +319,16 @@ async fn collect_products(
         };
         ctx.out.emit(Record::Coverage(coverage)).await?;
     }
-    let jira = async {
-        if jira_on {
+    // The site's products run one after the other, so the first to list a group emits it;
+    // the Admin directory runs beside them and adds what they did not report once they are done.
+    let site = async {
+        if site_on && products.contains(&Product::Jira) {
             crate::jira::collect(ctx).await?;
         }
+        if site_on && products.contains(&Product::Confluence) {
+            crate::confluence::collect(ctx).await?;
+        }
+        ctx.shared.site_done.finish();
         Ok(())
     };
     let admin = async {
@@ -328,7 +337,7 @@ async fn collect_products(
             None => Ok(()),
         }
     };
-    tokio::try_join!(jira, admin)?;
+    tokio::try_join!(site, admin)?;
     // Accounts only one side saw, held until both were done.
     if let Some(stitcher) = &ctx.shared.stitcher {
         for user in stitcher.drain() {

@@ -10,8 +10,8 @@
 //!   ([`output`]) streams them out, [`summary`] and [`coverage`] say what was and was not seen.
 //! - [`http`] owns every request to Atlassian: credentials, retries and `Retry-After`,
 //!   concurrency, response limits and pagination ([`http::page`]).
-//! - [`jira`] (the Jira platform) and [`admin`] (the Org Admin API) are products: one function
-//!   per resource. Later products (Assets, JSM, Confluence) get a module each.
+//! - [`jira`] (the Jira platform), [`confluence`] and [`admin`] (the Org Admin API) are
+//!   products: one function per resource. Later products (Assets, JSM) get a module each.
 //! - [`record`] is the record schema, the product's public interface; [`stitch`] joins what
 //!   several products report about the same user or group.
 //! - [`tenant`] is the simulated Atlassian tenant on loopback that `--demo`, the tests and the
@@ -21,6 +21,7 @@ pub mod admin;
 pub mod cli;
 pub mod collect;
 pub mod config;
+pub mod confluence;
 pub mod coverage;
 pub mod http;
 pub mod jira;
@@ -28,6 +29,7 @@ pub mod logging;
 pub mod output;
 pub mod progress;
 pub mod record;
+pub mod settings;
 pub mod stitch;
 pub mod summary;
 pub mod tenant;

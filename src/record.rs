@@ -266,14 +266,15 @@ pub struct Role {
     pub unlimited_seats: Option<bool>,
 }
 
-/// One permission grant: a holder is granted a permission by a scheme.
+/// One permission grant: a holder is granted a permission by a Jira scheme, in a Confluence
+/// space, or on the Confluence site.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Permission {
     pub id: String,
     pub site: String,
-    /// `jira_permission_scheme`.
+    /// `jira_permission_scheme`, `confluence_space` or `confluence_site`.
     pub scope_type: String,
-    /// The `id` of the resource record of the scheme.
+    /// The `id` of the resource record of the scheme or space, or of the `account` record.
     pub scope_id: String,
     /// Jira: the permission scheme; null where grants belong to no scheme.
     pub scheme_id: Option<String>,
@@ -288,8 +289,11 @@ pub struct Permission {
     pub holder_value: Option<String>,
     /// The `id` of the user or group record holding the grant, when the holder is one.
     pub principal_id: Option<String>,
-    /// True for grants to `anyone` (anonymous access).
+    /// True for grants to anonymous users: Jira's `anyone`, Confluence's anonymous principal.
     pub anonymous: bool,
+    /// True for grants to every licensed user of the product: Jira's `applicationRole` without
+    /// an application ("any logged-in user"), Confluence's `all-licensed-users`.
+    pub all_licensed_users: bool,
 }
 
 /// A configuration value of the site.
@@ -297,7 +301,8 @@ pub struct Permission {
 pub struct Setting {
     pub id: String,
     pub site: String,
-    /// Where it was read: `jira.application_properties`.
+    /// Where it was read: `jira.application_properties`, `jira.upm`, `jira.mail`,
+    /// `confluence.audit_retention`, `confluence.upm`.
     pub source: String,
     pub key: String,
     pub name: Option<String>,
@@ -307,7 +312,8 @@ pub struct Setting {
     pub description: Option<String>,
 }
 
-/// Something people are given access to: a Jira project, a permission scheme.
+/// Something people are given access to: a Jira project, a permission scheme, a Confluence
+/// space.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Resource {
     pub id: String,
@@ -333,6 +339,10 @@ pub struct Resource {
     pub users: Option<u64>,
     pub active_users_30d: Option<u64>,
     pub active_users_90d: Option<u64>,
+    /// Confluence spaces: `global`, `collaboration`, `knowledge_base` or `personal`.
+    pub space_type: Option<String>,
+    /// Confluence spaces: `current` or `archived`.
+    pub status: Option<String>,
 }
 
 /// A credential that exists in the organisation: an API token, an Admin API key, a service
@@ -486,6 +496,23 @@ impl Namespace {
 
     pub fn permission_grant(&self, scheme_id: &str, grant_id: &str) -> String {
         format!("{}/grant/{grant_id}", self.permission_scheme(scheme_id))
+    }
+
+    pub fn space(&self, space_id: &str) -> String {
+        format!("{}/confluence/space/{space_id}", self.host)
+    }
+
+    /// A space permission assignment, by Atlassian's id for it.
+    pub fn space_permission(&self, space_id: &str, permission_id: &str) -> String {
+        format!("{}/permission/{permission_id}", self.space(space_id))
+    }
+
+    /// A site permission: one principal granted one operation on the Confluence site.
+    pub fn site_permission(&self, principal: &str, operation: &str) -> String {
+        format!(
+            "{}/confluence/site-permission/{principal}/{operation}",
+            self.host
+        )
     }
 
     pub fn setting(&self, source: &str, key: &str) -> String {

@@ -4,12 +4,14 @@
 //!   the same people by the same account id. When both run, [`Stitcher`] holds whichever side
 //!   arrives first and emits one merged `user` record when the other side has seen the account;
 //!   accounts only one side knows are emitted at the end. Only unmatched accounts are held.
-//! - Groups: a site's groups are also the organisation's. [`SiteGroups`] carries the ids the
-//!   site reported, so the Admin directory adds only the groups (and memberships) the site did
-//!   not. The result is the same on every run, whatever order responses arrive in.
+//! - Groups: Jira and Confluence list the same site groups with the same ids, and a site's
+//!   groups are also the organisation's. [`SeenGroups`] records which group records and which
+//!   complete member lists were emitted; the site's products run one after the other, and the
+//!   Admin directory waits for them ([`SiteDone`]) before adding what they did not report. The
+//!   result is the same on every run, whatever order responses arrive in.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use tokio::sync::watch;
 
@@ -58,9 +60,7 @@ impl Stitcher {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Side, User)>> {
-        self.pending
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.pending)
     }
 }
 
@@ -89,36 +89,61 @@ pub fn merge(jira: User, admin: User) -> User {
     }
 }
 
-/// The group ids the site reported, published once the site's group listing is done.
+/// Which groups were emitted, and whose members were all emitted, by an earlier product of the
+/// run. Holds group record ids only.
+#[derive(Debug, Default)]
+pub struct SeenGroups {
+    emitted: Mutex<HashSet<String>>,
+    members_listed: Mutex<HashSet<String>>,
+}
+
+impl SeenGroups {
+    /// True the first time `id` (a group record id) is offered: emit it then, and only then.
+    pub fn first_sight(&self, id: &str) -> bool {
+        lock(&self.emitted).insert(id.to_string())
+    }
+
+    /// True when another product already emitted every member of the group.
+    pub fn members_listed(&self, id: &str) -> bool {
+        lock(&self.members_listed).contains(id)
+    }
+
+    /// Every member of the group was emitted, without a failed page.
+    pub fn mark_members_listed(&self, id: &str) {
+        lock(&self.members_listed).insert(id.to_string());
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Signals that the site's products are done, so [`SeenGroups`] is final for the site.
 #[derive(Debug)]
-pub struct SiteGroups {
-    ids: watch::Sender<Option<Arc<HashSet<String>>>>,
+pub struct SiteDone {
+    done: watch::Sender<bool>,
 }
 
-impl Default for SiteGroups {
+impl Default for SiteDone {
     fn default() -> Self {
-        SiteGroups {
-            ids: watch::Sender::new(None),
+        SiteDone {
+            done: watch::Sender::new(false),
         }
     }
 }
 
-impl SiteGroups {
-    pub fn publish(&self, ids: HashSet<String>) {
-        self.ids.send_replace(Some(Arc::new(ids)));
+impl SiteDone {
+    pub fn finish(&self) {
+        self.done.send_replace(true);
     }
 
-    /// Waits until the site's groups are known.
-    pub async fn wait(&self) -> Arc<HashSet<String>> {
-        let mut receiver = self.ids.subscribe();
-        loop {
-            if let Some(ids) = receiver.borrow_and_update().clone() {
-                return ids;
-            }
-            if receiver.changed().await.is_err() {
-                return Arc::default();
-            }
-        }
+    /// Waits until the site's products are done (at once if they already are).
+    pub async fn wait(&self) {
+        let mut receiver = self.done.subscribe();
+        // An error means the sender is gone: nothing will ever finish, so do not wait.
+        let _ = receiver.wait_for(|done| *done).await;
     }
 }
 
@@ -127,12 +152,13 @@ impl SiteGroups {
 pub struct Shared {
     /// Present when both the site and the Admin directory report users.
     pub stitcher: Option<Stitcher>,
-    pub site_groups: SiteGroups,
+    pub site_done: SiteDone,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     fn jira(account_id: &str, email: Option<&str>) -> User {
         User {
@@ -203,19 +229,26 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn site_groups_wait_for_the_publication() {
-        let groups = Arc::new(SiteGroups::default());
+    async fn admin_waits_until_the_site_is_done() {
+        let done = Arc::new(SiteDone::default());
         let waiter = tokio::spawn({
-            let groups = Arc::clone(&groups);
-            async move { groups.wait().await }
+            let done = Arc::clone(&done);
+            async move { done.wait().await }
         });
         tokio::task::yield_now().await;
-        groups.publish(["g1".to_string()].into());
-        let ids = waiter.await.unwrap();
-        assert!(ids.contains("g1"));
-        assert!(
-            groups.wait().await.contains("g1"),
-            "later waiters see it at once"
-        );
+        assert!(!waiter.is_finished());
+        done.finish();
+        waiter.await.unwrap();
+        done.wait().await;
+    }
+
+    #[test]
+    fn seen_groups_let_one_product_emit_each_group() {
+        let seen = SeenGroups::default();
+        assert!(seen.first_sight("g1"));
+        assert!(!seen.first_sight("g1"));
+        assert!(!seen.members_listed("g1"));
+        seen.mark_members_listed("g1");
+        assert!(seen.members_listed("g1"));
     }
 }

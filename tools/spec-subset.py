@@ -1,5 +1,11 @@
 #!/usr/bin/env python3
-"""Regenerates fixtures/spec/jira-platform-subset.json from the official Jira platform spec.
+"""Regenerates the spec subsets in fixtures/spec/ from the official specs.
+
+Without arguments, every subset: jira-platform-subset.json, confluence-v1-subset.json and
+confluence-v2-subset.json (Confluence v2 paths are relative to /wiki/api/v2, as in its spec).
+With FULL_SPEC and OUT, only the Jira platform subset, from and to those files.
+
+For the Jira platform spec:
 
 Keeps the `paths` entries (only the methods) the simulated tenant serves, the transitive closure
 of `components.schemas` they reference, and `ErrorCollection` (Jira's error body, which the
@@ -15,7 +21,11 @@ import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FULL = os.path.join(ROOT, "..", "shared", "atlassian-api", "specs", "jira-platform-swagger-v3.v3.json")
+# ATLASSIAN_API_SPECS overrides where the full specs are (for checkouts not beside ../shared).
+SPECS = os.environ.get(
+    "ATLASSIAN_API_SPECS", os.path.join(ROOT, "..", "shared", "atlassian-api", "specs")
+)
+FULL = os.path.join(SPECS, "jira-platform-swagger-v3.v3.json")
 OUT = os.path.join(ROOT, "fixtures", "spec", "jira-platform-subset.json")
 
 # Keep in step with src/tenant/jira.rs.
@@ -34,6 +44,25 @@ SERVED = [
     ("post", "/rest/api/3/search"),
 ]
 ALWAYS = ["ErrorCollection"]
+
+# Keep in step with src/tenant/confluence.rs. Confluence error bodies are not modelled.
+CONFLUENCE = [
+    (
+        os.path.join(SPECS, "confluence-v1-swagger.v3.json"),
+        os.path.join(ROOT, "fixtures", "spec", "confluence-v1-subset.json"),
+        [
+            ("get", "/wiki/rest/api/group"),
+            ("get", "/wiki/rest/api/group/{groupId}/membersByGroupId"),
+            ("get", "/wiki/rest/api/audit/retention"),
+            ("get", "/wiki/rest/api/audit"),
+        ],
+    ),
+    (
+        os.path.join(SPECS, "confluence-v2-openapi-v2.v3.json"),
+        os.path.join(ROOT, "fixtures", "spec", "confluence-v2-subset.json"),
+        [("get", "/spaces"), ("get", "/spaces/{id}/permissions")],
+    ),
+]
 PREFIX = "#/components/schemas/"
 
 
@@ -53,16 +82,23 @@ def refs(node):
 
 
 def main():
-    full_path = sys.argv[1] if len(sys.argv) > 1 else FULL
-    out_path = sys.argv[2] if len(sys.argv) > 2 else OUT
+    if len(sys.argv) > 1:
+        subset(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else OUT, SERVED, ALWAYS)
+        return
+    subset(FULL, OUT, SERVED, ALWAYS)
+    for full_path, out_path, served in CONFLUENCE:
+        subset(full_path, out_path, served, [])
+
+
+def subset(full_path, out_path, served, always):
     with open(full_path) as f:
         full = json.load(f)
     paths = {}
-    for method, path in SERVED:
+    for method, path in served:
         paths.setdefault(path, {})[method] = full["paths"][path][method]
     schemas = full["components"]["schemas"]
-    wanted = set(ALWAYS)
-    todo = list(refs(paths)) + ALWAYS
+    wanted = set(always)
+    todo = list(refs(paths)) + always
     while todo:
         name = todo.pop()
         wanted.add(name)

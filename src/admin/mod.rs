@@ -15,7 +15,7 @@
 
 mod wire;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
 use serde::de::DeserializeOwned;
@@ -313,8 +313,8 @@ impl Licences {
 
 /// The directory's users, their groups and licence use. Returns the service accounts found.
 async fn directory(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<Vec<wire::Person>, Abort> {
-    // Memberships of groups the site reported come from the site; wait for its list.
-    let site_groups = ctx.shared.site_groups.wait().await;
+    // Members of groups the site listed in full come from the site; wait until it is done.
+    ctx.shared.site_done.wait().await;
     let body = json!({
         "limit": DIRECTORY_PAGE,
         "expand": ["productAccess", "groups", "platformRoles"],
@@ -348,7 +348,7 @@ async fn directory(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<Vec<wire::P
                 let (Some(group_id), Some(name)) = (&group.id, &group.name) else {
                     continue;
                 };
-                if site_groups.contains(group_id) {
+                if ctx.groups.members_listed(&ctx.ns.group(Some(group_id), name)) {
                     continue;
                 }
                 let edge = group_membership(ctx, group_id, name, &account_id);
@@ -457,24 +457,24 @@ async fn v1_directory(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<Vec<wire
     Ok(service_accounts)
 }
 
-/// Directory groups the site did not report (product-access groups of other products,
+/// Directory groups no site product reported (product-access groups of other products,
 /// organisation-only groups).
 async fn groups(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<(), Abort> {
-    let site_groups = ctx.shared.site_groups.wait().await;
+    ctx.shared.site_done.wait().await;
     let path = format!("/admin/v2/orgs/{org_id}/directories/-/groups/search");
     let body = json!({ "limit": DIRECTORY_PAGE });
     let mut pager = CursorPager::new(CursorRequest::Post { path, body });
-    let mut seen = HashSet::new();
     while let Some(page) = next_page::<wire::DirectoryGroup>(ctx, &mut pager, tally).await? {
         for group in page {
             let (Some(group_id), Some(name)) = (group.id, group.name) else {
                 continue;
             };
-            if site_groups.contains(&group_id) || !seen.insert(group_id.clone()) {
+            let id = ctx.ns.group(Some(&group_id), &name);
+            if !ctx.groups.first_sight(&id) {
                 continue;
             }
             let record = record::Group {
-                id: ctx.ns.group(Some(&group_id), &name),
+                id,
                 site: ctx.ns.site().to_string(),
                 group_id: Some(group_id),
                 name,

@@ -1,6 +1,7 @@
 //! Everything about talking to Atlassian: base URL, credentials, timeouts, concurrency, retries,
-//! `Retry-After`, response size limits and pagination. Product modules call [`Client::get`] and
-//! the pagers in [`page`]; they never build raw requests.
+//! `Retry-After`, response size limits and pagination. Product modules call [`Client::get`] (or
+//! [`Client::get_as`], [`Client::get_linked`], [`Client::post_json`]) and the pagers in [`page`];
+//! they never build raw requests. Every method goes through the same retry loop.
 //!
 //! Secrets: the API token lives in a [`SecretString`] and is exposed in exactly one place,
 //! [`Auth::apply`], which puts it in the `Authorization` header (reqwest marks that header
@@ -14,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, ACCEPT};
+use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE};
 use reqwest::{Method, RequestBuilder, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -128,6 +129,8 @@ pub enum ErrorKind {
     TooLarge,
     /// A listing that did not advance, or contradicted itself.
     Pagination(String),
+    /// A GraphQL endpoint answered with `errors` instead of data.
+    GraphQl(String),
 }
 
 impl ApiError {
@@ -177,6 +180,7 @@ impl std::fmt::Display for ApiError {
             ErrorKind::Decode(message) => write!(f, "unexpected response body: {message}"),
             ErrorKind::TooLarge => write!(f, "response larger than {MAX_BODY_BYTES} bytes"),
             ErrorKind::Pagination(reason) => write!(f, "pagination stopped: {reason}"),
+            ErrorKind::GraphQl(message) => write!(f, "GraphQL errors: {message}"),
         }
     }
 }
@@ -261,41 +265,83 @@ impl Client {
         path: &str,
         query: &[(&str, String)],
     ) -> Result<T, ApiError> {
-        self.get_url(&self.url(path, query)).await
+        let request = Request::get(self.url(path, query));
+        let (body, _) = self.send(&request).await?;
+        request.decode(&body)
     }
 
-    /// GET an absolute URL (a `next` link Atlassian handed out) and decode the JSON body.
-    pub async fn get_url<T: DeserializeOwned>(&self, url: &Url) -> Result<T, ApiError> {
-        let body = self.send(Method::GET, url, None).await?;
-        decode(Method::GET, url, &body)
+    /// GET `path` with another media type in `Accept`: the Universal Plugin Manager answers
+    /// `application/vnd.atl.plugins+json` only.
+    pub async fn get_as<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        accept: &'static str,
+    ) -> Result<T, ApiError> {
+        let request = Request {
+            accept,
+            ..Request::get(self.url(path, &[]))
+        };
+        let (body, _) = self.send(&request).await?;
+        request.decode(&body)
     }
 
-    /// POST a JSON body to `path` and decode the JSON answer (search endpoints that take their
-    /// filters and cursor in the body). Retried like a GET: these searches change nothing.
-    pub async fn post<T: DeserializeOwned>(
+    /// GET an absolute URL on this site (a pager's next link, see [`Client::resolve`]) and
+    /// decode the body; also returns the `Link` header, where Confluence v2 puts the next page.
+    pub async fn get_linked<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+    ) -> Result<(T, Option<String>), ApiError> {
+        let request = Request::get(url.clone());
+        let (body, headers) = self.send(&request).await?;
+        Ok((request.decode(&body)?, header(&headers, "link")))
+    }
+
+    /// POST a JSON body to `path` and decode the JSON answer (GraphQL). Retried like a GET:
+    /// only read-only queries are sent, so a repeat changes nothing on the site.
+    pub async fn post_json<T: DeserializeOwned>(
         &self,
         path: &str,
         body: &serde_json::Value,
     ) -> Result<T, ApiError> {
-        let url = self.url(path, &[]);
-        let answer = self.send(Method::POST, &url, Some(body)).await?;
-        decode(Method::POST, &url, &answer)
+        let request = Request {
+            method: Method::POST,
+            body: Some(body.to_string().into_bytes()),
+            ..Request::get(self.url(path, &[]))
+        };
+        let (answer, _) = self.send(&request).await?;
+        request.decode(&answer)
     }
 
-    async fn send(
-        &self,
-        method: Method,
-        url: &Url,
-        body: Option<&serde_json::Value>,
-    ) -> Result<Vec<u8>, ApiError> {
+    /// The absolute URL of a next-page link Atlassian sent: a path relative to the site
+    /// (`/wiki/api/v2/spaces?cursor=…`, kept under the base path) or an absolute URL, which must
+    /// be on the site's own origin: the credentials go with the request.
+    pub fn resolve(&self, link: &str) -> Result<Url, String> {
+        if link.starts_with("http://") || link.starts_with("https://") {
+            let url = Url::parse(link).map_err(|e| format!("next link {link:?}: {e}"))?;
+            if url.origin() != self.base.origin() {
+                return Err(format!("next link {link:?} leaves the site"));
+            }
+            return Ok(url);
+        }
+        if !link.starts_with('/') {
+            return Err(format!("next link {link:?} is not a path"));
+        }
+        let (path, query) = link.split_once('?').unwrap_or((link, ""));
+        let mut url = self.url(path, &[]);
+        url.set_query((!query.is_empty()).then_some(query));
+        Ok(url)
+    }
+
+    async fn send(&self, request: &Request) -> Result<(Vec<u8>, HeaderMap), ApiError> {
         let mut retry = 0;
         loop {
-            let (failure, error) = match self.attempt(&method, url, body).await {
-                Ok(body) => return Ok(body),
+            let (failure, error) = match self.attempt(request).await {
+                Ok(answer) => return Ok(answer),
                 Err(failed) => failed,
             };
             match self.retry.delay(&failure, retry, self.clock.now()) {
                 Ok(wait) => {
+                    let url = &request.url;
                     tracing::debug!(%url, wait_ms = wait.as_millis() as u64, "retrying: {error}");
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     self.clock.sleep(wait).await;
@@ -310,27 +356,28 @@ impl Client {
     /// to retry.
     async fn attempt(
         &self,
-        method: &Method,
-        url: &Url,
-        body: Option<&serde_json::Value>,
-    ) -> Result<Vec<u8>, (Failure, ApiError)> {
-        let name = method_name(method);
+        request: &Request,
+    ) -> Result<(Vec<u8>, HeaderMap), (Failure, ApiError)> {
+        let url = &request.url;
+        let method = request.method_name();
         let _permit = self.permits.acquire().await.map_err(|_| {
-            transport_failure(name, url, "the HTTP client is shutting down".to_string())
+            transport_failure(method, url, "the HTTP client is shutting down".to_string())
         })?;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
-        tracing::trace!(%url, "{name}");
-        let mut request = self
+        tracing::trace!(%url, "{method}");
+        let mut builder = self
             .auth
-            .apply(self.http.request(method.clone(), url.clone()))
-            .header(ACCEPT, "application/json");
-        if let Some(body) = body {
-            request = request.json(body);
+            .apply(self.http.request(request.method.clone(), url.clone()))
+            .header(ACCEPT, request.accept);
+        if let Some(body) = &request.body {
+            builder = builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone());
         }
-        let mut response = request
+        let mut response = builder
             .send()
             .await
-            .map_err(|e| transport_failure(name, url, describe_transport(&e)))?;
+            .map_err(|e| transport_failure(method, url, describe_transport(&e)))?;
         let status = response.status();
         let headers = response.headers().clone();
         let mut body = Vec::new();
@@ -339,7 +386,7 @@ impl Client {
                 Ok(Some(chunk)) => {
                     if body.len() + chunk.len() > MAX_BODY_BYTES {
                         let error = ApiError {
-                            method: name,
+                            method,
                             url: url.to_string(),
                             kind: ErrorKind::TooLarge,
                         };
@@ -348,11 +395,11 @@ impl Client {
                     body.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
-                Err(e) => return Err(transport_failure(name, url, describe_transport(&e))),
+                Err(e) => return Err(transport_failure(method, url, describe_transport(&e))),
             }
         }
         if status.is_success() {
-            return Ok(body);
+            return Ok((body, headers));
         }
         let failure = Failure {
             retryable: Failure::is_retryable_status(status.as_u16()),
@@ -360,7 +407,7 @@ impl Client {
             rate_limit_reset: header(&headers, "x-ratelimit-reset"),
         };
         let error = ApiError {
-            method: name,
+            method,
             url: url.to_string(),
             kind: ErrorKind::Status {
                 status: status.as_u16(),
@@ -372,20 +419,39 @@ impl Client {
     }
 }
 
-fn method_name(method: &Method) -> &'static str {
-    if *method == Method::POST {
-        "POST"
-    } else {
-        "GET"
-    }
+/// One request as the retry loop sends it, as many times as it takes.
+struct Request {
+    method: Method,
+    url: Url,
+    accept: &'static str,
+    body: Option<Vec<u8>>,
 }
 
-fn decode<T: DeserializeOwned>(method: Method, url: &Url, body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError {
-        method: method_name(&method),
-        url: url.to_string(),
-        kind: ErrorKind::Decode(e.to_string()),
-    })
+impl Request {
+    fn get(url: Url) -> Self {
+        Request {
+            method: Method::GET,
+            url,
+            accept: "application/json",
+            body: None,
+        }
+    }
+
+    fn method_name(&self) -> &'static str {
+        if self.method == Method::POST {
+            "POST"
+        } else {
+            "GET"
+        }
+    }
+
+    fn decode<T: DeserializeOwned>(&self, body: &[u8]) -> Result<T, ApiError> {
+        serde_json::from_slice(body).map_err(|e| ApiError {
+            method: self.method_name(),
+            url: self.url.to_string(),
+            kind: ErrorKind::Decode(e.to_string()),
+        })
+    }
 }
 
 fn transport_failure(method: &'static str, url: &Url, message: String) -> (Failure, ApiError) {

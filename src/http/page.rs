@@ -4,11 +4,15 @@
 //!
 //! - [`PageBean`]: Jira's `startAt`/`maxResults`/`isLast`/`total`/`values` envelope.
 //! - [`OffsetPager`]: a bare JSON array with no metadata (`/rest/api/3/users/search`).
+//! - [`V1Pager`]: Confluence REST v1's `start`/`limit`/`results`/`_links.next` envelope; the
+//!   listing ends when `_links.next` is absent.
 //! - [`CursorPager`]: the Admin APIs' `{"data": [...], "links": {"next": ...}}`, where `next` is
 //!   a full URL on v1 endpoints and a bare cursor token on v2, search and api-access endpoints
 //!   (REFERENCE §0.2, AX-241). A cursor seen twice ends the listing with an error.
+//! - [`LinkPager`]: Confluence REST v2's opaque cursor, carried by a relative next link in
+//!   `_links.next` or in the `Link` header; a cursor that repeats is an error.
 //!
-//! Both advance `startAt` by the number of items *received*, not requested: Jira clamps
+//! The offset pagers advance `startAt` by the number of items *received*, not requested: Jira clamps
 //! `maxResults` to a per-endpoint limit (it echoes the clamped value, but a bare array cannot), and
 //! users/search returns short pages before the end. Advancing by what was asked would skip items.
 
@@ -157,6 +161,188 @@ impl OffsetPager {
     }
 }
 
+/// `_links` of Confluence pages: only `next` matters here; `base`, `context`, `self` are ignored.
+#[derive(Debug, Default, Deserialize)]
+pub struct Links {
+    pub next: Option<String>,
+}
+
+/// Confluence REST v1's page envelope (`GroupArrayWithLinks`, `UserArray`, `AuditRecordArray`).
+#[derive(Debug, Deserialize)]
+pub struct V1Page<T> {
+    #[serde(default = "Vec::new")]
+    pub results: Vec<T>,
+    pub start: Option<i64>,
+    #[serde(default, rename = "_links")]
+    pub links: Links,
+}
+
+impl<T> V1Page<T> {
+    /// Where the page after this one starts, given where this one was asked to start; `None`
+    /// when `_links.next` is absent (the only end marker v1 documents, REFERENCE §0.2).
+    pub fn next_start(&self, requested: i64) -> Result<Option<i64>, String> {
+        if let Some(start) = self.start {
+            if start != requested {
+                return Err(format!(
+                    "asked for start={requested}, the server answered start={start}"
+                ));
+            }
+        }
+        if self.links.next.is_none() {
+            return Ok(None);
+        }
+        if self.results.is_empty() {
+            return Err(format!(
+                "empty page at start={requested} that links to a next page"
+            ));
+        }
+        // By the items received: Confluence caps `limit` by "fixed system limits".
+        Ok(Some(requested + self.results.len() as i64))
+    }
+}
+
+/// Walks a Confluence v1 listing with `start` and `limit`.
+#[derive(Debug)]
+pub struct V1Pager {
+    path: String,
+    query: Vec<(&'static str, String)>,
+    page_size: u32,
+    next: Option<i64>,
+}
+
+impl V1Pager {
+    pub fn new(
+        path: impl Into<String>,
+        query: Vec<(&'static str, String)>,
+        page_size: u32,
+    ) -> Self {
+        V1Pager {
+            path: path.into(),
+            query,
+            page_size,
+            next: Some(0),
+        }
+    }
+
+    pub async fn next<T: DeserializeOwned>(
+        &mut self,
+        client: &Client,
+    ) -> Result<Option<Vec<T>>, ApiError> {
+        let Some(start) = self.next else {
+            return Ok(None);
+        };
+        let mut query: Vec<(&str, String)> =
+            self.query.iter().map(|(k, v)| (*k, v.clone())).collect();
+        query.push(("start", start.to_string()));
+        query.push(("limit", self.page_size.to_string()));
+        let page: V1Page<T> = client.get(&self.path, &query).await?;
+        self.next = page.next_start(start).map_err(|reason| {
+            ApiError::pagination("GET", client.url(&self.path, &query).as_str(), reason)
+        })?;
+        Ok(Some(page.results))
+    }
+}
+
+/// Confluence REST v2's page envelope (`MultiEntityResult<…>`).
+#[derive(Debug, Deserialize)]
+pub struct LinkPage<T> {
+    #[serde(default = "Vec::new")]
+    pub results: Vec<T>,
+    #[serde(default, rename = "_links")]
+    pub links: Links,
+}
+
+/// The `rel="next"` target of a `Link` header: `</wiki/api/v2/spaces?cursor=…>; rel="next",
+/// <https://site.atlassian.net/wiki>; rel="base"` (the v2 spec's example).
+pub fn link_next(header: &str) -> Option<String> {
+    header.split(',').find_map(|part| {
+        let (target, params) = part.split_once(';')?;
+        let is_next = params
+            .split(';')
+            .any(|p| p.trim().trim_start_matches("rel=").trim_matches('"') == "next");
+        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+        is_next.then(|| target.to_string())
+    })
+}
+
+/// The `cursor` query parameter of a next link.
+fn cursor_of(url: &Url) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == "cursor")
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Walks a Confluence v2 listing: each page names the next one by a relative URL holding an
+/// opaque `cursor`, in the body's `_links.next` or the `Link` header. A cursor seen before, or a
+/// next link equal to the page just read, ends the listing with an error instead of a loop.
+#[derive(Debug)]
+pub struct LinkPager {
+    next: Option<Url>,
+    first: Option<(String, Vec<(&'static str, String)>)>,
+    cursors: HashSet<String>,
+    /// A bad next link, reported on the call after the page that carried it, so that page's
+    /// items are kept.
+    stop: Option<ApiError>,
+}
+
+impl LinkPager {
+    pub fn new(path: impl Into<String>, query: Vec<(&'static str, String)>) -> Self {
+        LinkPager {
+            next: None,
+            first: Some((path.into(), query)),
+            cursors: HashSet::new(),
+            stop: None,
+        }
+    }
+
+    pub async fn next<T: DeserializeOwned>(
+        &mut self,
+        client: &Client,
+    ) -> Result<Option<Vec<T>>, ApiError> {
+        if let Some(error) = self.stop.take() {
+            return Err(error);
+        }
+        let url = match (self.first.take(), self.next.take()) {
+            (Some((path, query)), _) => {
+                let query: Vec<(&str, String)> =
+                    query.iter().map(|(k, v)| (*k, v.clone())).collect();
+                client.url(&path, &query)
+            }
+            (None, Some(url)) => url,
+            (None, None) => return Ok(None),
+        };
+        let (page, link): (LinkPage<T>, _) = client.get_linked(&url).await?;
+        let next = page
+            .links
+            .next
+            .clone()
+            .or_else(|| link.as_deref().and_then(link_next));
+        if let Some(next) = next {
+            match self.advance(client, &url, &next) {
+                Ok(next) => self.next = Some(next),
+                Err(reason) => {
+                    self.stop = Some(ApiError::pagination("GET", url.as_str(), reason));
+                }
+            }
+        }
+        Ok(Some(page.results))
+    }
+
+    /// The next page's URL, unless following `link` from `current` would not advance.
+    fn advance(&mut self, client: &Client, current: &Url, link: &str) -> Result<Url, String> {
+        let next = client.resolve(link)?;
+        if next == *current {
+            return Err("the next link is the page just read".to_string());
+        }
+        if let Some(cursor) = cursor_of(&next) {
+            if !self.cursors.insert(cursor.clone()) {
+                return Err(format!("cursor {cursor:?} was already followed"));
+            }
+        }
+        Ok(next)
+    }
+}
+
 /// The Admin APIs' cursor envelope. The events stream puts its cursor in `meta.next`.
 #[derive(Debug, Deserialize)]
 pub struct CursorPage<T> {
@@ -201,6 +387,9 @@ pub struct CursorPager {
     next: Option<Next>,
     seen: HashSet<String>,
     until_empty: bool,
+    /// A bad next cursor, reported on the call after the page that carried it, so that page's
+    /// items are kept.
+    stop: Option<ApiError>,
 }
 
 #[derive(Debug)]
@@ -217,6 +406,7 @@ impl CursorPager {
             next: Some(Next::First),
             seen: HashSet::new(),
             until_empty: false,
+            stop: None,
         }
     }
 
@@ -231,12 +421,18 @@ impl CursorPager {
         &mut self,
         client: &Client,
     ) -> Result<Option<Vec<T>>, ApiError> {
+        if let Some(error) = self.stop.take() {
+            return Err(error);
+        }
         let Some(next) = self.next.take() else {
             return Ok(None);
         };
         let (method, url, page): (&'static str, String, CursorPage<T>) = match (&self.request, next)
         {
-            (_, Next::Url(url)) => ("GET", url.to_string(), client.get_url(&url).await?),
+            (_, Next::Url(url)) => {
+                let (page, _link) = client.get_linked(&url).await?;
+                ("GET", url.to_string(), page)
+            }
             (CursorRequest::Get { path, query }, next) => {
                 let mut query: Vec<(&str, String)> =
                     query.iter().map(|(k, v)| (*k, v.clone())).collect();
@@ -252,59 +448,37 @@ impl CursorPager {
                     fields.insert("cursor".into(), cursor.into());
                 }
                 let url = client.url(path, &[]).to_string();
-                ("POST", url, client.post(path, &body).await?)
+                ("POST", url, client.post_json(path, &body).await?)
             }
         };
         if page.data.is_empty() && self.until_empty {
             return Ok(None);
         }
         if let Some(token) = page.next() {
-            if !self.seen.insert(token.to_string()) {
-                return Err(ApiError::pagination(
-                    method,
-                    &url,
-                    format!("the cursor {token:?} was handed out twice"),
-                ));
+            let reason = if !self.seen.insert(token.to_string()) {
+                Some(format!("the cursor {token:?} was handed out twice"))
+            } else if page.data.is_empty() {
+                Some("an empty page that names a next page".to_string())
+            } else {
+                None
+            };
+            match reason.map_or_else(|| next_step(client, token), Err) {
+                Ok(next) => self.next = Some(next),
+                Err(reason) => self.stop = Some(ApiError::pagination(method, &url, reason)),
             }
-            if page.data.is_empty() {
-                return Err(ApiError::pagination(
-                    method,
-                    &url,
-                    "an empty page that names a next page".to_string(),
-                ));
-            }
-            self.next = Some(next_step(client, &url, method, token)?);
         }
         Ok(Some(page.data))
     }
 }
 
-/// A `next` that is a URL is followed as it is, but only on the API's own origin: the request
-/// carries the organisation's key. Anything else is a cursor token.
-fn next_step(
-    client: &Client,
-    url: &str,
-    method: &'static str,
-    token: &str,
-) -> Result<Next, ApiError> {
-    if !(token.starts_with("https://") || token.starts_with("http://")) {
-        return Ok(Next::Cursor(token.to_string()));
+/// A `next` that is a URL is followed as it is, but only on the API's own origin (the request
+/// carries the organisation's key); anything else is a cursor token.
+fn next_step(client: &Client, token: &str) -> Result<Next, String> {
+    if token.starts_with("https://") || token.starts_with("http://") {
+        client.resolve(token).map(Next::Url)
+    } else {
+        Ok(Next::Cursor(token.to_string()))
     }
-    let next = Url::parse(token).map_err(|e| {
-        ApiError::pagination(
-            method,
-            url,
-            format!("next link {token:?} is not a URL: {e}"),
-        )
-    })?;
-    if next.origin() != client.base().origin() {
-        return Err(ApiError::pagination(
-            method,
-            url,
-            format!("next link {token:?} leaves {}", client.base()),
-        ));
-    }
-    Ok(Next::Url(next))
 }
 
 /// The listing's own query plus `startAt` and `maxResults`.
@@ -366,6 +540,105 @@ mod tests {
     }
 
     #[test]
+    fn missing_values_is_an_empty_page() {
+        let p = page(r#"{"startAt":0,"isLast":true}"#);
+        assert!(p.values.is_empty());
+        assert_eq!(p.next_start(0), Ok(None));
+    }
+
+    #[test]
+    fn v1_ends_without_a_next_link_and_advances_by_items_received() {
+        let p: V1Page<u32> = serde_json::from_str(
+            r#"{"results":[1,2,3],"start":0,"limit":200,"size":3,"_links":{"next":"/wiki/rest/api/group?start=3"}}"#,
+        )
+        .unwrap();
+        assert_eq!(p.next_start(0), Ok(Some(3)));
+        let p: V1Page<u32> =
+            serde_json::from_str(r#"{"results":[4],"start":3,"limit":200,"size":1,"_links":{}}"#)
+                .unwrap();
+        assert_eq!(p.next_start(3), Ok(None));
+    }
+
+    #[test]
+    fn v1_pages_that_do_not_advance_are_errors() {
+        let p: V1Page<u32> =
+            serde_json::from_str(r#"{"results":[],"start":6,"_links":{"next":"/x?start=6"}}"#)
+                .unwrap();
+        assert!(p.next_start(6).unwrap_err().contains("empty page"));
+        let p: V1Page<u32> =
+            serde_json::from_str(r#"{"results":[1],"start":0,"_links":{"next":"/x"}}"#).unwrap();
+        assert!(p.next_start(5).unwrap_err().contains("start=0"));
+    }
+
+    #[test]
+    fn link_header_next_is_found_among_other_relations() {
+        let header = r#"</wiki/api/v2/spaces?cursor=abc&limit=2>; rel="next", <https://acme.atlassian.net/wiki>; rel="base""#;
+        assert_eq!(
+            link_next(header).as_deref(),
+            Some("/wiki/api/v2/spaces?cursor=abc&limit=2")
+        );
+        assert_eq!(
+            link_next(r#"<https://acme.atlassian.net/wiki>; rel="base""#),
+            None
+        );
+    }
+
+    fn client() -> Client {
+        let auth = super::super::Auth::ApiToken {
+            email: "a@example.com".into(),
+            token: secrecy::SecretString::from("t"),
+        };
+        Client::new(
+            Url::parse("https://acme.atlassian.net").unwrap(),
+            auth,
+            &super::super::HttpSettings::default(),
+            std::sync::Arc::new(super::super::retry::SystemClock),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_cursor_that_repeats_or_a_link_that_stays_put_is_refused() {
+        let client = client();
+        let mut pager = LinkPager::new("/wiki/api/v2/spaces", Vec::new());
+        let first = client.url("/wiki/api/v2/spaces", &[]);
+        let second = pager
+            .advance(&client, &first, "/wiki/api/v2/spaces?cursor=a&limit=2")
+            .unwrap();
+        assert_eq!(
+            second.as_str(),
+            "https://acme.atlassian.net/wiki/api/v2/spaces?cursor=a&limit=2"
+        );
+        let third = pager
+            .advance(&client, &second, "/wiki/api/v2/spaces?cursor=b&limit=2")
+            .unwrap();
+        // Back to a cursor already followed, from another URL: a loop in the making.
+        let error = pager
+            .advance(&client, &third, "/wiki/api/v2/spaces?cursor=a&limit=5")
+            .unwrap_err();
+        assert!(error.contains("already followed"), "{error}");
+        let error = pager
+            .advance(&client, &third, "/wiki/api/v2/spaces?cursor=b&limit=2")
+            .unwrap_err();
+        assert!(error.contains("page just read"), "{error}");
+    }
+
+    #[test]
+    fn next_links_stay_on_the_site() {
+        let client = client();
+        let mut pager = LinkPager::new("/x", Vec::new());
+        let first = client.url("/x", &[]);
+        let error = pager
+            .advance(
+                &client,
+                &first,
+                "https://evil.example/wiki/api/v2/spaces?cursor=a",
+            )
+            .unwrap_err();
+        assert!(error.contains("leaves the site"), "{error}");
+    }
+
+    #[test]
     fn cursor_pages_take_next_from_links_or_meta() {
         let page: CursorPage<u32> =
             serde_json::from_str(r#"{"data":[1],"links":{"self":"a","next":"b"}}"#).unwrap();
@@ -378,10 +651,4 @@ mod tests {
         assert_eq!(page.next(), None);
     }
 
-    #[test]
-    fn missing_values_is_an_empty_page() {
-        let p = page(r#"{"startAt":0,"isLast":true}"#);
-        assert!(p.values.is_empty());
-        assert_eq!(p.next_start(0), Ok(None));
-    }
 }

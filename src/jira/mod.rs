@@ -5,7 +5,10 @@
 //! Endpoints (REFERENCE §1): `GET /rest/api/3/users/search`, `/group/bulk`, `/group/member`,
 //! `/project/search`, `/project/{id}/roledetails`, `/project/{id}/role/{id}`,
 //! `/project/{id}/permissionscheme`, `/permissionscheme`, `/application-properties`,
-//! `/applicationrole`. Never the removed `POST /rest/api/3/search` (410 since CHANGE-2046).
+//! `/applicationrole`; and the admin settings no spec documents: the Universal Plugin Manager's
+//! `GET /rest/plugins/1.0/settings` and the global mail settings
+//! `GET /rest/jira-email-processor-plugin/1.0/mail/global/settings` (REFERENCE §4.2; both read
+//! leniently). Never the removed `POST /rest/api/3/search` (410 since CHANGE-2046).
 //!
 //! Each family runs concurrently with the others; per-group and per-project requests start as
 //! soon as the page naming the group or project arrives.
@@ -85,8 +88,22 @@ static APPLICATION_ROLES: Family = Family {
     needs: "Administer Jira (global permission); OAuth scope manage:jira-configuration",
 };
 
+static UPM_SETTINGS: Family = Family {
+    product: PRODUCT,
+    name: "jira.upm_settings",
+    endpoints: &["GET /rest/plugins/1.0/settings"],
+    needs:
+        "Administer Jira (global permission) or site admin (undocumented endpoint: no OAuth scope)",
+};
+static MAIL_SETTINGS: Family = Family {
+    product: PRODUCT,
+    name: "jira.mail_settings",
+    endpoints: &["GET /rest/jira-email-processor-plugin/1.0/mail/global/settings"],
+    needs: "Administer Jira (global permission) (undocumented endpoint: no OAuth scope)",
+};
+
 /// Every family of the product, for documentation and `--help`.
-pub static FAMILIES: [&Family; 9] = [
+pub static FAMILIES: [&Family; 11] = [
     &USERS,
     &GROUPS,
     &GROUP_MEMBERS,
@@ -96,6 +113,8 @@ pub static FAMILIES: [&Family; 9] = [
     &PERMISSION_SCHEMES,
     &APPLICATION_PROPERTIES,
     &APPLICATION_ROLES,
+    &UPM_SETTINGS,
+    &MAIL_SETTINGS,
 ];
 
 /// The documented maximum page sizes (REFERENCE §1.1–1.4); Jira clamps larger requests anyway.
@@ -120,6 +139,21 @@ pub async fn collect(ctx: &Ctx) -> Result<(), Abort> {
         permission_schemes(ctx),
         application_properties(ctx),
         application_roles(ctx),
+        // UPM answers its own media type only (REFERENCE §4.2).
+        lenient_settings(
+            ctx,
+            &UPM_SETTINGS,
+            "/rest/plugins/1.0/settings",
+            "application/vnd.atl.plugins+json",
+            "jira.upm",
+        ),
+        lenient_settings(
+            ctx,
+            &MAIL_SETTINGS,
+            "/rest/jira-email-processor-plugin/1.0/mail/global/settings",
+            "application/json",
+            "jira.mail",
+        ),
     )?;
     Ok(())
 }
@@ -207,18 +241,18 @@ async fn groups(ctx: &Ctx) -> Result<(), Abort> {
     let (tx, rx) = mpsc::channel::<wire::Group>(QUEUE);
     let listing = async {
         let mut pager = PageBeanPager::new("/rest/api/3/group/bulk", Vec::new(), GROUPS_PAGE);
-        let mut ids = HashSet::new();
         while let Some(page) = next_page::<wire::Group>(ctx, &mut pager, &tally).await? {
             for group in page {
-                ids.extend(group.group_id.clone());
-                ctx.out.emit(Record::Group(group.record(&ctx.ns))).await?;
-                tally.records(1);
+                let record = group.record(&ctx.ns);
+                // Confluence may have emitted the same site group already.
+                if ctx.groups.first_sight(&record.id) {
+                    ctx.out.emit(Record::Group(record)).await?;
+                    tally.records(1);
+                }
                 // A closed queue means the workers stopped; their error ends the run.
                 let _ = tx.send(group).await;
             }
         }
-        // Other products report these groups too; they add only the ones the site lacks.
-        ctx.shared.site_groups.publish(ids);
         drop(tx);
         Ok(())
     };
@@ -235,6 +269,10 @@ async fn groups(ctx: &Ctx) -> Result<(), Abort> {
 /// One group's members. `includeInactiveUsers=true`: Jira hides deactivated members otherwise,
 /// and those are exactly the ones an access review looks for.
 async fn group_members(ctx: &Ctx, group: &wire::Group, tally: &Tally) -> Result<(), Abort> {
+    let record_id = group.record(&ctx.ns).id;
+    if ctx.groups.members_listed(&record_id) {
+        return Ok(());
+    }
     let selector = match &group.group_id {
         Some(id) => ("groupId", id.clone()),
         None => ("groupname", group.name.clone()),
@@ -242,7 +280,13 @@ async fn group_members(ctx: &Ctx, group: &wire::Group, tally: &Tally) -> Result<
     let query = vec![selector, ("includeInactiveUsers", "true".to_string())];
     let mut pager = PageBeanPager::new("/rest/api/3/group/member", query, MEMBERS_PAGE);
     let mut seen = HashSet::new();
-    while let Some(page) = next_page::<wire::User>(ctx, &mut pager, tally).await? {
+    loop {
+        let page = match pager.next::<wire::User>(&ctx.client).await {
+            Ok(Some(page)) => page,
+            Ok(None) => break,
+            Err(error) => return failed(tally, error),
+        };
+        tally.ok();
         for member in page {
             let Some(account_id) = member.account_id.as_deref() else {
                 continue;
@@ -254,6 +298,8 @@ async fn group_members(ctx: &Ctx, group: &wire::Group, tally: &Tally) -> Result<
             }
         }
     }
+    // Every member read: Confluence need not list this group's members again.
+    ctx.groups.mark_members_listed(&record_id);
     Ok(())
 }
 
@@ -426,6 +472,29 @@ async fn application_roles(ctx: &Ctx) -> Result<(), Abort> {
                     ctx.out.emit(Record::Membership(edge)).await?;
                     tally.records(1);
                 }
+            }
+        }
+        Err(error) => failed(&tally, error)?,
+    }
+    finish(ctx, &tally).await
+}
+
+/// An admin settings endpoint without a spec (UPM, mail): every key it answers becomes a
+/// setting of `source`. Admin only: a 403 is coverage naming the permission.
+async fn lenient_settings(
+    ctx: &Ctx,
+    family: &'static Family,
+    path: &str,
+    accept: &'static str,
+    source: &str,
+) -> Result<(), Abort> {
+    let tally = Tally::new(family);
+    match ctx.client.get_as::<serde_json::Value>(path, accept).await {
+        Ok(body) => {
+            tally.ok();
+            for setting in crate::settings::key_values(&ctx.ns, source, &body) {
+                ctx.out.emit(Record::Setting(setting)).await?;
+                tally.records(1);
             }
         }
         Err(error) => failed(&tally, error)?,

@@ -356,6 +356,11 @@ impl PermissionScheme {
                     holder_value: holder.value.clone(),
                     principal_id,
                     anonymous: holder.holder_type == "anyone",
+                    // Without an application key the holder is what Jira's UI calls "Any logged
+                    // in user" (anyone with access to any Jira product). The spec lists
+                    // `applicationRole` with a key only; the keyless form is Jira's behaviour.
+                    all_licensed_users: holder.holder_type == "applicationRole"
+                        && holder.parameter.is_none(),
                 })
             })
             .collect()

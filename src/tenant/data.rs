@@ -21,6 +21,8 @@ pub struct Dataset {
     pub permission_schemes: Vec<PermissionScheme>,
     pub application_properties: Vec<ApplicationProperty>,
     pub application_roles: Vec<ApplicationRole>,
+    /// The Confluence side of the site, over the same accounts and groups.
+    pub confluence: super::confluence_data::ConfluenceData,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -172,7 +174,9 @@ impl Dataset {
         let permission_schemes = permission_schemes(&users, &groups);
         let projects = projects(config.projects, &users, &groups, &permission_schemes);
         let application_roles = application_roles(&users, &groups);
+        let confluence = super::confluence_data::generate(&config.confluence, &users, &groups);
         Dataset {
+            confluence,
             users,
             groups,
             projects,

@@ -11,8 +11,12 @@
 //! - `data`: the deterministic synthetic site ([`Dataset`]), the ground truth tests compare to;
 //! - `gate`: what runs before routing (request log, Basic auth, injected faults);
 //! - `jira`: the route table and one handler per endpoint;
+//! - `confluence_data`, `confluence`: the Confluence side of the same site (spaces, space and
+//!   site permissions, audit log, settings) and its endpoints, v1, v2 and GraphQL;
 //! - `error`: Jira's `ErrorCollection` error body.
 
+mod confluence;
+mod confluence_data;
 mod data;
 mod error;
 mod gate;
@@ -25,6 +29,9 @@ use anyhow::Context;
 use secrecy::SecretString;
 use tokio::sync::oneshot;
 
+pub use confluence_data::{
+    AuditEntry, ConfluenceData, SiteGrant, Space, SpaceGrant, ALL_LICENSED, ANONYMOUS,
+};
 pub use data::{
     ActorKind, ApplicationProperty, ApplicationRole, Dataset, Grant, Group, PermissionScheme,
     Project, ProjectRole, RoleActor, User,
@@ -49,6 +56,38 @@ pub struct TenantConfig {
     /// `/users/search` returns short pages before the end.
     pub short_pages: bool,
     pub faults: Faults,
+    pub confluence: ConfluenceTenant,
+}
+
+/// Size and behaviour of the Confluence side of the site.
+#[derive(Clone, Debug)]
+pub struct ConfluenceTenant {
+    /// Global spaces; the second (`DOCS`) is readable by anonymous users, the fourth archived.
+    pub global_spaces: usize,
+    /// Personal spaces, one for each of the first Atlassian accounts.
+    pub personal_spaces: usize,
+    /// v1 and v2 listings return at most this many items a page (v1 documents "fixed system
+    /// limits"; lower here so small sites need several pages).
+    pub page_limit: usize,
+    pub audit_events: usize,
+    /// `/cgraphql` answers `OperationBlocked`, as Atlassian now does for ad-hoc operations.
+    pub cgraphql_blocked: bool,
+    /// `/wiki/api/v2/spaces` answers a page's own cursor as its next one: a listing that never
+    /// advances.
+    pub repeat_cursor: bool,
+}
+
+impl Default for ConfluenceTenant {
+    fn default() -> Self {
+        ConfluenceTenant {
+            global_spaces: 8,
+            personal_spaces: 6,
+            page_limit: 25,
+            audit_events: 40,
+            cgraphql_blocked: true,
+            repeat_cursor: false,
+        }
+    }
 }
 
 /// Injected failures, counted over every authenticated request.
@@ -75,6 +114,7 @@ impl TenantConfig {
             users_page_limit: 25,
             short_pages: true,
             faults: Faults::default(),
+            confluence: ConfluenceTenant::default(),
         }
     }
 
@@ -85,6 +125,13 @@ impl TenantConfig {
             groups: 3,
             projects: 6,
             users_page_limit: 10,
+            confluence: ConfluenceTenant {
+                global_spaces: 5,
+                personal_spaces: 4,
+                page_limit: 3,
+                audit_events: 30,
+                ..ConfluenceTenant::default()
+            },
             ..TenantConfig::demo(email, token)
         }
     }
@@ -105,6 +152,8 @@ struct Site {
     config: TenantConfig,
     base_url: String,
     data: Arc<Dataset>,
+    /// When the tenant started: audit records are dated relative to it.
+    started: jiff::Timestamp,
     /// Authenticated requests so far; drives the injected faults.
     served: AtomicU64,
     log: Mutex<Vec<LoggedRequest>>,
@@ -129,13 +178,17 @@ impl Tenant {
             data: Arc::new(Dataset::generate(&config)),
             config,
             base_url: format!("http://{addr}"),
+            started: jiff::Timestamp::now(),
             served: AtomicU64::new(0),
             log: Mutex::new(Vec::new()),
         });
-        let app = jira::routes().layer(axum::middleware::from_fn_with_state(
-            site.clone(),
-            gate::gate,
-        ));
+        let app =
+            jira::routes()
+                .merge(confluence::routes())
+                .layer(axum::middleware::from_fn_with_state(
+                    site.clone(),
+                    gate::gate,
+                ));
         let app = app.with_state(site.clone());
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {

@@ -9,7 +9,7 @@ use atlassian_inventory::tenant::{ActorKind, Faults, TenantConfig};
 
 use crate::support::*;
 
-const JIRA_FAMILIES: [&str; 9] = [
+const JIRA_FAMILIES: [&str; 11] = [
     "jira.users",
     "jira.groups",
     "jira.group_members",
@@ -19,6 +19,8 @@ const JIRA_FAMILIES: [&str; 9] = [
     "jira.permission_schemes",
     "jira.application_properties",
     "jira.application_roles",
+    "jira.upm_settings",
+    "jira.mail_settings",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,12 +152,26 @@ async fn a_complete_run_matches_the_tenant() {
 
     // Settings and licences.
     let settings = of_kind(&records, "setting");
+    let from = |source: &str| -> BTreeSet<String> {
+        let of_source: Vec<_> = settings
+            .iter()
+            .copied()
+            .filter(|s| s["source"] == source)
+            .collect();
+        set_of(&of_source, "key")
+    };
     let expected: BTreeSet<String> = data
         .application_properties
         .iter()
         .map(|p| p.key.clone())
         .collect();
-    assert_eq!(set_of(&settings, "key"), expected);
+    assert_eq!(from("jira.application_properties"), expected);
+    let upm = from("jira.upm");
+    assert!(
+        upm.contains("pacDisabled") && upm.contains("requestsDisabled"),
+        "{upm:?}"
+    );
+    assert!(from("jira.mail").contains("outgoingMailEnabled"));
     let licences: BTreeSet<String> = of_kind(&records, "role")
         .iter()
         .filter(|r| r["role_type"] == "application_role")
@@ -375,7 +391,8 @@ async fn a_lasting_outage_fails_each_family_without_looping() {
             "{c}"
         );
     }
-    // Six listings, three attempts each; nothing else can start without a first page.
-    assert_eq!(tenant.requests().len(), 6 * 3);
-    assert_eq!(clock.sleeps().len(), 6 * 2);
+    // Six listings and two settings, three attempts each; nothing else can start without a
+    // first page.
+    assert_eq!(tenant.requests().len(), 8 * 3);
+    assert_eq!(clock.sleeps().len(), 8 * 2);
 }

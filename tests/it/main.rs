@@ -1,6 +1,7 @@
 //! The integration test binary: one module per area.
 //!
 //! - `collect`: the collector (library) against the simulated tenant over real HTTP.
+//! - `confluence`: the same for Confluence and its stitching to Jira's records.
 //! - `cli`: the built binary end to end: formats, exit statuses, `--demo`, secrets.
 //! - `tenant`: the simulated tenant's own behaviour and quirks.
 //! - `spec`: the tenant's responses validated against the official Jira spec (`schema` is the
@@ -9,6 +10,7 @@
 mod cli;
 mod admin;
 mod collect;
+mod confluence;
 mod schema;
 mod spec;
 mod support;

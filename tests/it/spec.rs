@@ -1,6 +1,6 @@
 //! Conformance: every response the simulated tenant serves, validated against the official
-//! Jira platform spec (the trimmed copy in `fixtures/spec/jira-platform-subset.json`), and
-//! that copy checked against the full spec when it is available.
+//! specs (the trimmed copies in `fixtures/spec/`: Jira platform, Confluence v1 and v2), and
+//! those copies checked against the full specs when they are available.
 
 use std::path::PathBuf;
 
@@ -22,6 +22,15 @@ fn load(path: &PathBuf) -> Value {
 
 fn subset() -> Value {
     load(&crate_path("fixtures/spec/jira-platform-subset.json"))
+}
+
+fn confluence_v1() -> Value {
+    load(&crate_path("fixtures/spec/confluence-v1-subset.json"))
+}
+
+/// Paths relative to `/wiki/api/v2`, as the v2 spec writes them.
+fn confluence_v2() -> Value {
+    load(&crate_path("fixtures/spec/confluence-v2-subset.json"))
 }
 
 /// The `application/json` schema the spec declares for `method path` answering `status`.
@@ -237,6 +246,66 @@ async fn demo_tenant_conforms_too() {
         .await;
 }
 
+#[tokio::test]
+async fn confluence_responses_conform_to_the_v1_and_v2_specs() {
+    let (v1, v2) = (confluence_v1(), confluence_v2());
+    let tenant = Tenant::start(small()).await.unwrap();
+    let data = tenant.dataset().clone();
+    let mut check = Checker {
+        spec: &v1,
+        tenant: &tenant,
+        checked: 0,
+    };
+    for url in [
+        "/wiki/rest/api/group",
+        "/wiki/rest/api/group?start=3&limit=2",
+    ] {
+        check.ok("/wiki/rest/api/group", url).await;
+    }
+    for group in &data.groups {
+        let url = format!(
+            "/wiki/rest/api/group/{}/membersByGroupId?limit=50",
+            group.group_id
+        );
+        check
+            .ok("/wiki/rest/api/group/{groupId}/membersByGroupId", &url)
+            .await;
+    }
+    check
+        .ok(
+            "/wiki/rest/api/audit/retention",
+            "/wiki/rest/api/audit/retention",
+        )
+        .await;
+    for url in [
+        "/wiki/rest/api/audit",
+        "/wiki/rest/api/audit?startDate=0&start=3&limit=5",
+    ] {
+        let page = check.ok("/wiki/rest/api/audit", url).await;
+        assert!(!page["results"].as_array().unwrap().is_empty(), "{url}");
+    }
+    let v1_checked = check.checked;
+
+    let mut check = Checker {
+        spec: &v2,
+        tenant: &tenant,
+        checked: 0,
+    };
+    let mut next = Some("/wiki/api/v2/spaces?limit=250".to_string());
+    let mut spaces = 0;
+    while let Some(url) = next.take() {
+        let page = check.ok("/spaces", &url).await;
+        spaces += page["results"].as_array().unwrap().len();
+        next = page["_links"]["next"].as_str().map(String::from);
+    }
+    assert_eq!(spaces, data.confluence.spaces.len());
+    for space in &data.confluence.spaces {
+        let url = format!("/wiki/api/v2/spaces/{}/permissions", space.id);
+        check.ok("/spaces/{id}/permissions", &url).await;
+    }
+    assert!(v1_checked + check.checked > 15);
+}
+
 /// Every `$ref` in the subset resolves inside the subset.
 #[test]
 fn the_subset_is_self_contained() {
@@ -252,15 +321,16 @@ fn the_subset_is_self_contained() {
             _ => {}
         }
     }
-    let spec = subset();
-    let mut all = Vec::new();
-    refs(&spec, &mut all);
-    assert!(!all.is_empty());
-    for reference in all {
-        let name = reference
-            .strip_prefix("#/components/schemas/")
-            .unwrap_or_else(|| panic!("unexpected $ref {reference}"));
-        assert!(component(&spec, name).is_some(), "{reference} is missing");
+    for spec in [subset(), confluence_v1(), confluence_v2()] {
+        let mut all = Vec::new();
+        refs(&spec, &mut all);
+        assert!(!all.is_empty());
+        for reference in all {
+            let name = reference
+                .strip_prefix("#/components/schemas/")
+                .unwrap_or_else(|| panic!("unexpected $ref {reference}"));
+            assert!(component(&spec, name).is_some(), "{reference} is missing");
+        }
     }
 }
 
@@ -297,4 +367,34 @@ fn the_subset_matches_the_full_spec() {
     }
     assert!(schemas.contains_key("ErrorCollection"));
     assert_eq!(paths.len(), 11);
+}
+
+/// The Confluence subsets are verbatim copies of the official v1 and v2 specs.
+#[test]
+fn the_confluence_subsets_match_the_full_specs() {
+    for (subset, full, paths) in [
+        (confluence_v1(), "confluence-v1-swagger.v3.json", 4),
+        (confluence_v2(), "confluence-v2-openapi-v2.v3.json", 2),
+    ] {
+        let full_path = crate_path(&format!("../shared/atlassian-api/specs/{full}"));
+        if !full_path.exists() {
+            eprintln!("skipped: {} is not there", full_path.display());
+            continue;
+        }
+        let full = load(&full_path);
+        for (name, schema) in subset["components"]["schemas"].as_object().unwrap() {
+            assert_eq!(
+                Some(schema),
+                component(&full, name),
+                "schema {name} differs"
+            );
+        }
+        let served = subset["paths"].as_object().unwrap();
+        for (path, item) in served {
+            for (method, operation) in item.as_object().unwrap() {
+                assert_eq!(operation, &full["paths"][path][method], "{method} {path}");
+            }
+        }
+        assert_eq!(served.len(), paths);
+    }
 }

@@ -57,6 +57,14 @@ pub fn config(tenant: &Tenant, output: &Path) -> Config {
     }
 }
 
+/// [`config`] for the `products` given, in that order.
+pub fn config_for(tenant: &Tenant, output: &Path, products: &[Product]) -> Config {
+    Config {
+        products: products.to_vec(),
+        ..config(tenant, output)
+    }
+}
+
 /// Runs the collector with a manual clock, so retries never sleep.
 pub async fn run(config: Config) -> (Result<Report, RunError>, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(jiff::Timestamp::UNIX_EPOCH));
