@@ -198,7 +198,7 @@ impl AdminError {
         AdminError {
             status,
             body: ErrorBody::Wrapped(Box::new(ApplicationError {
-                id: uuid_like(50, seed),
+                id: uuid_like(50, seed >> 2),
                 status: status.as_u16().to_string(),
                 code: code.to_string(),
                 title: title.to_string(),
