@@ -1,25 +1,35 @@
 #!/usr/bin/env python3
-"""Regenerates fixtures/spec/jira-platform-subset.json from the official Jira platform spec.
+"""Regenerates the spec subsets in fixtures/spec/ from the official specs.
 
-Keeps the `paths` entries (only the methods) the simulated tenant serves, the transitive closure
-of `components.schemas` they reference, and `ErrorCollection` (Jira's error body, which the
-narrative documents for every error status). Schemas are copied verbatim so
-tests/it/spec.rs can check the subset still equals the full spec.
+- `jira`: fixtures/spec/jira-platform-subset.json from the Jira platform spec;
+- `admin`: fixtures/spec/admin-organization-subset.json from the Admin organization spec (its
+  paths lack the `/admin` prefix: the spec's server base is https://api.atlassian.com/admin).
 
-Usage: python3 tools/spec-subset.py [FULL_SPEC] [OUT]
-Defaults: ../shared/atlassian-api/specs/jira-platform-swagger-v3.v3.json and
-fixtures/spec/jira-platform-subset.json, relative to the crate root.
+Each keeps the `paths` entries (only the methods) the simulated tenant serves, the
+`components.responses` they reference, the transitive closure of `components.schemas` they
+reference, and the error bodies listed in ALWAYS (Jira's `ErrorCollection`, the Admin gateway's
+`ProxyError` and `ApplicationError` wrappers). Everything is copied verbatim so tests/it/spec.rs
+can check a subset still equals its full spec.
+
+Usage: python3 tools/spec-subset.py [jira|admin [FULL_SPEC [OUT]]]
+Without arguments both subsets are regenerated from ../shared/atlassian-api/specs/, relative
+to the crate root.
 """
 import json
 import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FULL = os.path.join(ROOT, "..", "shared", "atlassian-api", "specs", "jira-platform-swagger-v3.v3.json")
-OUT = os.path.join(ROOT, "fixtures", "spec", "jira-platform-subset.json")
+# The crate sits in /work/main or in a worktree one level deeper (/work/wt/<name>).
+SPECS = next(
+    (p for p in (os.path.join(ROOT, *up, "shared", "atlassian-api", "specs") for up in ([".."], ["..", ".."]))
+     if os.path.isdir(p)),
+    os.path.join(ROOT, "..", "shared", "atlassian-api", "specs"),
+)
+FIXTURES = os.path.join(ROOT, "fixtures", "spec")
 
 # Keep in step with src/tenant/jira.rs.
-SERVED = [
+JIRA_SERVED = [
     ("get", "/rest/api/3/users/search"),
     ("get", "/rest/api/3/group/bulk"),
     ("get", "/rest/api/3/group/member"),
@@ -33,53 +43,86 @@ SERVED = [
     ("get", "/rest/api/3/search"),
     ("post", "/rest/api/3/search"),
 ]
-ALWAYS = ["ErrorCollection"]
-PREFIX = "#/components/schemas/"
+
+# Keep in step with src/tenant/admin.rs: the v1 paths the spec copy has. The v2 directory,
+# api-access and events-stream paths are not in it.
+ADMIN_SERVED = [
+    ("get", "/v1/orgs"),
+    ("get", "/v1/orgs/{orgId}"),
+    ("get", "/v1/orgs/{orgId}/domains"),
+    ("get", "/v1/orgs/{orgId}/users"),
+    ("get", "/v1/orgs/{orgId}/directory/users/{accountId}/last-active-dates"),
+]
+
+SUBSETS = {
+    "jira": ("jira-platform-swagger-v3.v3.json", "jira-platform-subset.json", JIRA_SERVED,
+             ["ErrorCollection"]),
+    "admin": ("admin-organization-swagger.v3.json", "admin-organization-subset.json",
+              ADMIN_SERVED, ["ApplicationError", "Errors.ApplicationErrors.Model", "ProxyError"]),
+}
+SCHEMA = "#/components/schemas/"
+RESPONSE = "#/components/responses/"
 
 
-def refs(node):
-    """Every schema name a JSON node references, directly."""
+def refs(node, prefix):
+    """Every component name with `prefix` a JSON node references, directly."""
     if isinstance(node, dict):
         ref = node.get("$ref")
         if isinstance(ref, str):
-            if not ref.startswith(PREFIX):
+            if not ref.startswith((SCHEMA, RESPONSE)):
                 sys.exit(f"unsupported $ref {ref}")
-            yield ref[len(PREFIX):]
+            if ref.startswith(prefix):
+                yield ref[len(prefix):]
         for value in node.values():
-            yield from refs(value)
+            yield from refs(value, prefix)
     elif isinstance(node, list):
         for value in node:
-            yield from refs(value)
+            yield from refs(value, prefix)
 
 
-def main():
-    full_path = sys.argv[1] if len(sys.argv) > 1 else FULL
-    out_path = sys.argv[2] if len(sys.argv) > 2 else OUT
+def subset(name, full_path, out_path):
+    _, _, served, always = SUBSETS[name]
     with open(full_path) as f:
         full = json.load(f)
     paths = {}
-    for method, path in SERVED:
+    for method, path in served:
         paths.setdefault(path, {})[method] = full["paths"][path][method]
+    all_responses = full["components"].get("responses", {})
+    responses = {r: all_responses[r] for r in sorted(set(refs(paths, RESPONSE)))}
     schemas = full["components"]["schemas"]
-    wanted = set(ALWAYS)
-    todo = list(refs(paths)) + ALWAYS
+    wanted = set(always)
+    todo = list(refs(paths, SCHEMA)) + list(refs(responses, SCHEMA)) + always
     while todo:
-        name = todo.pop()
-        wanted.add(name)
-        todo.extend(r for r in refs(schemas[name]) if r not in wanted)
-    subset = {
+        schema = todo.pop()
+        wanted.add(schema)
+        todo.extend(r for r in refs(schemas[schema], SCHEMA) if r not in wanted)
+    components = {"schemas": {s: schemas[s] for s in sorted(wanted)}}
+    if responses:
+        components["responses"] = responses
+    out = {
         "openapi": full["openapi"],
         "info": {
             "title": full["info"]["title"] + " (subset served by the simulated tenant)",
             "version": full["info"]["version"],
         },
         "paths": paths,
-        "components": {"schemas": {name: schemas[name] for name in sorted(wanted)}},
+        "components": components,
     }
     with open(out_path, "w") as f:
-        json.dump(subset, f, indent=1, sort_keys=True)
+        json.dump(out, f, indent=1, sort_keys=True)
         f.write("\n")
-    print(f"{out_path}: {len(paths)} paths, {len(wanted)} schemas")
+    print(f"{out_path}: {len(paths)} paths, {len(responses)} responses, {len(wanted)} schemas")
+
+
+def main():
+    names = [sys.argv[1]] if len(sys.argv) > 1 else list(SUBSETS)
+    for name in names:
+        if name not in SUBSETS:
+            sys.exit(f"unknown subset {name}; one of {', '.join(SUBSETS)}")
+        spec_file, out_file, _, _ = SUBSETS[name]
+        full_path = sys.argv[2] if len(sys.argv) > 2 else os.path.join(SPECS, spec_file)
+        out_path = sys.argv[3] if len(sys.argv) > 3 else os.path.join(FIXTURES, out_file)
+        subset(name, full_path, out_path)
 
 
 if __name__ == "__main__":
