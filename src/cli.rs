@@ -326,8 +326,35 @@ mod tests {
                 assert_eq!(url.as_str(), "https://acme.atlassian.net/");
                 assert_eq!(auth.principal(), "me@acme.com");
             }
-            Target::Demo => panic!("expected a site"),
+            other => panic!("expected a site, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn admin_alone_needs_no_site_but_a_key() {
+        let env = |name: &str| (name == "ATLASSIAN_ADMIN_API_KEY").then(|| "key".to_string());
+        let config = parse(&["--products", "admin"]).into_config(&env).unwrap();
+        assert!(matches!(config.target, Target::Organization));
+        assert!(config.admin.is_some());
+        let error = parse(&["--products", "admin"])
+            .into_config(&no_env)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("ATLASSIAN_ADMIN_API_KEY"), "{error}");
+    }
+
+    #[test]
+    fn without_a_key_admin_is_simply_not_configured() {
+        let env = |name: &str| (name == "ATLASSIAN_TOKEN").then(|| "tok".to_string());
+        let args = parse(&[
+            "--site",
+            "https://a.atlassian.net",
+            "--username",
+            "me@a.com",
+        ]);
+        let config = args.into_config(&env).unwrap();
+        assert!(config.products.contains(&Product::Admin));
+        assert!(config.admin.is_none());
     }
 
     #[test]

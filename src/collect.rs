@@ -151,11 +151,16 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Rep
             let auth = Auth::AdminKey {
                 key: access.key.clone(),
             };
-            Some((client_for(&endpoints.api_url, auth)?, access.settings.clone()))
+            Some((
+                client_for(&endpoints.api_url, auth)?,
+                access.settings.clone(),
+            ))
         }
         _ => None,
     };
-    let Some(client) = site_client.clone().or_else(|| admin_client.as_ref().map(|(c, _)| c.clone()))
+    let Some(client) = site_client
+        .clone()
+        .or_else(|| admin_client.as_ref().map(|(c, _)| c.clone()))
     else {
         return Err(RunError::Usage(anyhow::anyhow!(
             "nothing to collect: give a site, or select admin with an Admin API key"
@@ -278,9 +283,12 @@ impl Endpoints {
 
     /// The message for a 401: which endpoint rejected which credential.
     fn unauthorized(&self, error: &ApiError) -> anyhow::Error {
-        let from_admin = error.url.starts_with(self.api_url.as_str());
+        let from_site = self
+            .site
+            .as_ref()
+            .is_some_and(|(url, _)| error.url.starts_with(url.as_str()));
         match &self.site {
-            Some((url, auth)) if !from_admin => anyhow::anyhow!(
+            Some((url, auth)) if from_site => anyhow::anyhow!(
                 "{url} rejected the credentials ({}: HTTP Basic with {} and an API token). \
                  Check ATLASSIAN_USERNAME and the token, which may have expired or been revoked. \
                  [{error}]",

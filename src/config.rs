@@ -44,6 +44,8 @@ pub enum Target {
         url: Url,
         auth: Auth,
     },
+    /// The Org Admin API only, no site.
+    Organization,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

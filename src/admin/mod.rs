@@ -348,7 +348,10 @@ async fn directory(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<Vec<wire::P
                 let (Some(group_id), Some(name)) = (&group.id, &group.name) else {
                     continue;
                 };
-                if ctx.groups.members_listed(&ctx.ns.group(Some(group_id), name)) {
+                if ctx
+                    .groups
+                    .members_listed(&ctx.ns.group(Some(group_id), name))
+                {
                     continue;
                 }
                 let edge = group_membership(ctx, group_id, name, &account_id);

@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 
 use crate::collect::{for_each_concurrent, Abort, Ctx};
 use crate::coverage::{Family, Tally};
-use crate::http::page::{CursorPager, V1Pager};
+use crate::http::page::{LinkPager, V1Pager};
 use crate::http::{ApiError, ErrorKind};
 use crate::record::Record;
 
@@ -156,7 +156,7 @@ async fn v1_page<T: DeserializeOwned>(
 
 async fn cursor_page<T: DeserializeOwned>(
     ctx: &Ctx,
-    pager: &mut CursorPager,
+    pager: &mut LinkPager,
     tally: &Tally,
 ) -> Result<Page<T>, Abort> {
     match pager.next::<T>(&ctx.client).await {
@@ -249,7 +249,7 @@ async fn spaces(ctx: &Ctx) -> Result<(), Abort> {
             ("limit", SPACES_PAGE.to_string()),
             ("description-format", "plain".to_string()),
         ];
-        let mut pager = CursorPager::new("/wiki/api/v2/spaces", query);
+        let mut pager = LinkPager::new("/wiki/api/v2/spaces", query);
         while let Page::Items(page) = cursor_page::<wire::Space>(ctx, &mut pager, &tally).await? {
             for space in page {
                 ctx.out
@@ -276,7 +276,7 @@ async fn spaces(ctx: &Ctx) -> Result<(), Abort> {
 async fn space_permissions(ctx: &Ctx, space_id: &str, tally: &Tally) -> Result<(), Abort> {
     let path = format!("/wiki/api/v2/spaces/{space_id}/permissions");
     let query = vec![("limit", SPACE_PERMISSIONS_PAGE.to_string())];
-    let mut pager = CursorPager::new(path, query);
+    let mut pager = LinkPager::new(path, query);
     while let Page::Items(page) =
         cursor_page::<wire::SpacePermission>(ctx, &mut pager, tally).await?
     {
@@ -379,6 +379,7 @@ async fn site_grants(
     served: &str,
 ) -> Result<(), Abort> {
     tally.ok();
+    tally.served_by(&format!("POST {path}"));
     for grant in connection.records(&ctx.ns) {
         ctx.out.emit(Record::Permission(grant)).await?;
         tally.records(1);

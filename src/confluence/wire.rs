@@ -470,7 +470,7 @@ fn digest(parts: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::page::{CursorPage, V1Page};
+    use crate::http::page::{LinkPage, V1Page};
 
     fn ns() -> Namespace {
         Namespace::new("acme.atlassian.net")
@@ -509,7 +509,7 @@ mod tests {
 
     #[test]
     fn spaces_keep_their_type_and_status() {
-        let page: CursorPage<Space> = fixture("spaces.json");
+        let page: LinkPage<Space> = fixture("spaces.json");
         let global = page.results[0].record(&ns());
         assert_eq!(global.id, "acme.atlassian.net/confluence/space/98305");
         assert_eq!(global.resource_type, "confluence_space");
@@ -528,7 +528,7 @@ mod tests {
 
     #[test]
     fn space_permissions_flag_anonymous_and_all_licensed_users() {
-        let page: CursorPage<SpacePermission> = fixture("space-permissions.json");
+        let page: LinkPage<SpacePermission> = fixture("space-permissions.json");
         let records: Vec<_> = page
             .results
             .iter()

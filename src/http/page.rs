@@ -650,5 +650,4 @@ mod tests {
             serde_json::from_str(r#"{"data":[],"links":{"next":""}}"#).unwrap();
         assert_eq!(page.next(), None);
     }
-
 }

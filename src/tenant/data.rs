@@ -7,6 +7,7 @@
 //! tests can compare what a client collected against this ground truth. The HTTP shapes live in
 //! `jira.rs`; nothing here knows about the wire.
 
+use super::org_data::{self, OrgData};
 use super::TenantConfig;
 
 /// The ground truth of a simulated site.
@@ -23,6 +24,8 @@ pub struct Dataset {
     pub application_roles: Vec<ApplicationRole>,
     /// The Confluence side of the site, over the same accounts and groups.
     pub confluence: super::confluence_data::ConfluenceData,
+    /// The organization behind the Admin API, when the config has one.
+    pub org: Option<OrgData>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -175,6 +178,10 @@ impl Dataset {
         let projects = projects(config.projects, &users, &groups, &permission_schemes);
         let application_roles = application_roles(&users, &groups);
         let confluence = super::confluence_data::generate(&config.confluence, &users, &groups);
+        let org = config
+            .org
+            .as_ref()
+            .map(|org| org_data::generate(org, &users, &groups));
         Dataset {
             confluence,
             users,
@@ -183,6 +190,7 @@ impl Dataset {
             permission_schemes,
             application_properties: application_properties(),
             application_roles,
+            org,
         }
     }
 }
@@ -269,7 +277,7 @@ const ACTOR_ID_BASE: i64 = 20000;
 const GRANT_ID_BASE: i64 = 10000;
 
 /// SplitMix64: a fixed, well-spread mapping from an index to 64 bits.
-fn mix(tag: u64, index: u64) -> u64 {
+pub(super) fn mix(tag: u64, index: u64) -> u64 {
     let mut z = tag
         .wrapping_mul(0x9E37_79B9_7F4A_7C15)
         .wrapping_add(index)
@@ -280,7 +288,7 @@ fn mix(tag: u64, index: u64) -> u64 {
 }
 
 /// A version-4-shaped UUID derived from `(tag, index)`.
-fn uuid_like(tag: u64, index: u64) -> String {
+pub(super) fn uuid_like(tag: u64, index: u64) -> String {
     let a = mix(tag, 2 * index);
     let b = mix(tag, 2 * index + 1);
     format!(

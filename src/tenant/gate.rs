@@ -12,12 +12,13 @@ use base64::Engine;
 use secrecy::ExposeSecret;
 
 use super::error::JiraError;
-use super::{LoggedRequest, Site};
+use super::{Host, LoggedRequest, Site};
 
 pub(super) async fn gate(State(site): State<Arc<Site>>, request: Request, next: Next) -> Response {
     let method = request.method().to_string();
     let path = request.uri().path().to_string();
     let query = request.uri().query().unwrap_or_default().to_string();
+    let auth = auth_scheme(request.headers());
     let response = if !authenticated(&site, request.headers()) {
         // Jira Cloud's body for a request without valid credentials.
         JiraError::new(
@@ -32,16 +33,44 @@ pub(super) async fn gate(State(site): State<Arc<Site>>, request: Request, next: 
     };
     let status = response.status().as_u16();
     tracing::debug!(%method, %path, status, "simulated tenant request");
-    site.log
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .push(LoggedRequest {
+    record(
+        &site,
+        LoggedRequest {
+            host: Host::Site,
             method,
             path,
             query,
+            auth,
             status,
-        });
+        },
+    );
     response
+}
+
+pub(super) fn record(site: &Site, request: LoggedRequest) {
+    site.log
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .push(request);
+}
+
+/// The scheme of the `Authorization` header, for the request log (never the credential).
+pub(super) fn auth_scheme(headers: &HeaderMap) -> &'static str {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return "none";
+    };
+    let scheme = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_whitespace().next())
+        .unwrap_or_default();
+    if scheme.eq_ignore_ascii_case("basic") {
+        "basic"
+    } else if scheme.eq_ignore_ascii_case("bearer") {
+        "bearer"
+    } else {
+        "other"
+    }
 }
 
 /// `Authorization: Basic base64(email:token)` with the configured pair. The only place the

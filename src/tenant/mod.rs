@@ -7,20 +7,28 @@
 //! team-managed projects without a permission scheme, the removed `/search`, 401/403/404 for
 //! missing credentials or permissions, and injected 429/503.
 //!
+//! A second listener ([`Tenant::api_url`], standing in for `https://api.atlassian.com`) serves
+//! the organization Admin APIs when the config carries an [`OrgConfig`]: its own base URL, its
+//! own Bearer key, its own fault counter, so tests can tell which credential went where.
+//!
 //! Layout:
 //! - `data`: the deterministic synthetic site ([`Dataset`]), the ground truth tests compare to;
 //! - `gate`: what runs before routing (request log, Basic auth, injected faults);
 //! - `jira`: the route table and one handler per endpoint;
 //! - `confluence_data`, `confluence`: the Confluence side of the same site (spaces, space and
 //!   site permissions, audit log, settings) and its endpoints, v1, v2 and GraphQL;
-//! - `error`: Jira's `ErrorCollection` error body.
+//! - `error`: Jira's `ErrorCollection` error body;
+//! - `org_data`: the deterministic synthetic organization ([`OrgData`]) behind the Admin APIs;
+//! - `admin`: the Admin listener's gate, route table and handlers.
 
+mod admin;
 mod confluence;
 mod confluence_data;
 mod data;
 mod error;
 mod gate;
 mod jira;
+mod org_data;
 
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
@@ -35,6 +43,10 @@ pub use confluence_data::{
 pub use data::{
     ActorKind, ApplicationProperty, ApplicationRole, Dataset, Grant, Group, PermissionScheme,
     Project, ProjectRole, RoleActor, User,
+};
+pub use org_data::{
+    ApiKey, ApiToken, AuditEvent, DirectoryGroup, DirectoryUser, Domain, EventContext, OrgData,
+    ProductAccess, ServiceAccount, TokenOwner,
 };
 
 /// Size and behaviour of a simulated site.
@@ -57,6 +69,8 @@ pub struct TenantConfig {
     pub short_pages: bool,
     pub faults: Faults,
     pub confluence: ConfluenceTenant,
+    /// The organization behind the Admin API listener; `None`: every Admin path answers 404.
+    pub org: Option<OrgConfig>,
 }
 
 /// Size and behaviour of the Confluence side of the site.
@@ -115,6 +129,7 @@ impl TenantConfig {
             short_pages: true,
             faults: Faults::default(),
             confluence: ConfluenceTenant::default(),
+            org: None,
         }
     }
 
@@ -135,38 +150,156 @@ impl TenantConfig {
             ..TenantConfig::demo(email, token)
         }
     }
+
+    /// The same site, inside an organization served by the Admin API listener.
+    pub fn with_org(self, org: OrgConfig) -> Self {
+        TenantConfig {
+            org: Some(org),
+            ..self
+        }
+    }
 }
 
-/// One request as the site saw it. The query string is kept, headers are not (they hold the
-/// credentials).
+/// Size and behaviour of the organization the Admin API serves. Its directory holds every
+/// Atlassian account of the site (same account ids), so the site and the org can be stitched.
+#[derive(Clone, Debug)]
+pub struct OrgConfig {
+    /// The key the Admin API accepts as `Authorization: Bearer <key>`.
+    pub api_key: SecretString,
+    pub org_id: String,
+    pub name: String,
+    /// Directory users with no access to this site: other products only, unmanaged, or no
+    /// product access at all.
+    pub extra_users: usize,
+    /// User API tokens across the org.
+    pub api_tokens: usize,
+    /// Org admin API keys.
+    pub api_keys: usize,
+    /// Service accounts (`…@serviceaccount.atlassian.com`), each with one or two API tokens.
+    pub service_accounts: usize,
+    /// Audit events spread over the ten days before `now`.
+    pub events: usize,
+    /// Every date in the org data is relative to this.
+    pub now: jiff::Timestamp,
+    /// Server page size of every cursor listing.
+    pub page_size: usize,
+    /// `false`: the v2 directory endpoints answer 404 and a client must fall back to v1
+    /// `/users` and `last-active-dates`.
+    pub v2_directory: bool,
+    /// Areas the key lacks the scope for: they answer 403 with an `ADMIN-403-3` body.
+    pub denied: Vec<AdminArea>,
+    /// Every Nth authenticated Admin request answers 429 with `X-RateLimit-*` headers and no
+    /// `Retry-After`; 0 = never. Counted apart from the site's faults.
+    pub rate_limit_every: u32,
+    /// The api-tokens listing hands out the same `next` cursor forever after the first page.
+    pub repeat_cursor: bool,
+}
+
+/// A group of Admin endpoints that one API key scope opens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdminArea {
+    /// `/v1/orgs`, `/v1/orgs/{orgId}`.
+    Orgs,
+    /// `/v1/orgs/{orgId}/domains`.
+    Domains,
+    /// v2 directory users, v1 `/users`, `last-active-dates`.
+    Directory,
+    /// v2 directory groups.
+    Groups,
+    /// `/api-access/v1/orgs/{orgId}/api-tokens`.
+    ApiTokens,
+    /// `/api-access/v1/orgs/{orgId}/api-keys`.
+    ApiKeys,
+    /// `/api-access/v1/orgs/{orgId}/service-accounts/{id}/api-tokens`.
+    ServiceAccounts,
+    /// `/v1/orgs/{orgId}/events-stream`.
+    Events,
+}
+
+impl OrgConfig {
+    /// A modest organization for `--demo`, dated from the wall clock.
+    pub fn demo(api_key: SecretString) -> Self {
+        OrgConfig {
+            api_key,
+            org_id: "6f1d2b3a-4c5e-4f60-8a7b-9c0d1e2f3a4b".to_string(),
+            name: "Acme".to_string(),
+            extra_users: 24,
+            api_tokens: 36,
+            api_keys: 3,
+            service_accounts: 3,
+            events: 120,
+            now: jiff::Timestamp::now(),
+            page_size: 20,
+            v2_directory: true,
+            denied: Vec::new(),
+            rate_limit_every: 0,
+            repeat_cursor: false,
+        }
+    }
+
+    /// A small organization for tests: every listing needs several pages.
+    pub fn small(api_key: SecretString, now: jiff::Timestamp) -> Self {
+        OrgConfig {
+            extra_users: 12,
+            api_tokens: 14,
+            api_keys: 2,
+            service_accounts: 2,
+            events: 30,
+            now,
+            page_size: 4,
+            ..OrgConfig::demo(api_key)
+        }
+    }
+}
+
+/// One request as the tenant saw it. The query string is kept, headers are not (they hold the
+/// credentials): only which kind of credential came, and to which listener.
 #[derive(Clone, Debug)]
 pub struct LoggedRequest {
+    pub host: Host,
     pub method: String,
     pub path: String,
     pub query: String,
+    /// The `Authorization` scheme: `basic`, `bearer`, `none`, or `other` for anything else.
+    pub auth: &'static str,
     pub status: u16,
+}
+
+/// Which listener a request reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Host {
+    /// The Jira site ([`Tenant::url`]).
+    Site,
+    /// The Admin API ([`Tenant::api_url`]).
+    Api,
 }
 
 /// State shared by the gate and the handlers.
 struct Site {
     config: TenantConfig,
     base_url: String,
+    /// The Admin API listener's base URL.
+    api_url: String,
     data: Arc<Dataset>,
     /// When the tenant started: audit records are dated relative to it.
     started: jiff::Timestamp,
     /// Authenticated requests so far; drives the injected faults.
     served: AtomicU64,
+    /// Authenticated Admin API requests so far; drives the Admin rate limit.
+    admin_served: AtomicU64,
     log: Mutex<Vec<LoggedRequest>>,
 }
 
 /// A running simulated site. Dropping it stops the server.
 pub struct Tenant {
     site: Arc<Site>,
-    shutdown: Option<oneshot::Sender<()>>,
+    /// One per listener.
+    shutdown: Vec<oneshot::Sender<()>>,
 }
 
 impl Tenant {
-    /// Binds `127.0.0.1:0` and serves on the current tokio runtime.
+    /// Binds two ports on `127.0.0.1` (the site, the Admin API) and serves on the current tokio
+    /// runtime.
     pub async fn start(config: TenantConfig) -> anyhow::Result<Tenant> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -174,12 +307,20 @@ impl Tenant {
         let addr = listener
             .local_addr()
             .context("reading the tenant's address")?;
+        let api_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("binding the simulated Admin API to 127.0.0.1")?;
+        let api_addr = api_listener
+            .local_addr()
+            .context("reading the Admin API's address")?;
         let site = Arc::new(Site {
             data: Arc::new(Dataset::generate(&config)),
             config,
             base_url: format!("http://{addr}"),
             started: jiff::Timestamp::now(),
+            api_url: format!("http://{api_addr}"),
             served: AtomicU64::new(0),
+            admin_served: AtomicU64::new(0),
             log: Mutex::new(Vec::new()),
         });
         let app =
@@ -190,26 +331,25 @@ impl Tenant {
                     gate::gate,
                 ));
         let app = app.with_state(site.clone());
-        let (shutdown, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let server = axum::serve(listener, app).with_graceful_shutdown(async {
-                // A dropped sender also ends the wait: either way the tenant is gone.
-                let _ = stopped.await;
-            });
-            if let Err(err) = server.await {
-                tracing::warn!("simulated tenant stopped: {err}");
-            }
-        });
-        tracing::debug!(url = %site.base_url, "simulated tenant listening");
-        Ok(Tenant {
-            site,
-            shutdown: Some(shutdown),
-        })
+        let api = admin::routes()
+            .layer(axum::middleware::from_fn_with_state(
+                site.clone(),
+                admin::gate,
+            ))
+            .with_state(site.clone());
+        let shutdown = vec![serve(listener, app), serve(api_listener, api)];
+        tracing::debug!(url = %site.base_url, api_url = %site.api_url, "simulated tenant listening");
+        Ok(Tenant { site, shutdown })
     }
 
     /// `http://127.0.0.1:PORT`, no trailing slash.
     pub fn url(&self) -> String {
         self.site.base_url.clone()
+    }
+
+    /// The Admin API's `http://127.0.0.1:PORT`, standing in for `https://api.atlassian.com`.
+    pub fn api_url(&self) -> String {
+        self.site.api_url.clone()
     }
 
     pub fn dataset(&self) -> &Dataset {
@@ -228,8 +368,23 @@ impl Tenant {
 
 impl Drop for Tenant {
     fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
+        for shutdown in self.shutdown.drain(..) {
             let _ = shutdown.send(());
         }
     }
+}
+
+/// Serves `app` on `listener` until the returned sender fires or is dropped.
+fn serve(listener: tokio::net::TcpListener, app: axum::Router) -> oneshot::Sender<()> {
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let server = axum::serve(listener, app).with_graceful_shutdown(async {
+            // A dropped sender also ends the wait: either way the tenant is gone.
+            let _ = stopped.await;
+        });
+        if let Err(err) = server.await {
+            tracing::warn!("simulated tenant stopped: {err}");
+        }
+    });
+    shutdown
 }

@@ -7,10 +7,11 @@ use std::process::Output;
 
 use assert_cmd::Command;
 use atlassian_inventory::record::Kind;
-use atlassian_inventory::tenant::{Faults, Tenant, TenantConfig};
+use atlassian_inventory::tenant::{Faults, OrgConfig, Tenant, TenantConfig};
 use base64::Engine;
 use serde_json::Value;
 
+use crate::admin::ADMIN_KEY;
 use crate::support::*;
 
 /// The binary with a clean environment: no ATLASSIAN_* from the machine running the tests.
@@ -21,25 +22,25 @@ fn binary() -> Command {
         "ATLASSIAN_USERNAME",
         "ATLASSIAN_TOKEN",
         "ATLASSIAN_API_URL",
+        "ATLASSIAN_ADMIN_API_KEY",
+        "ATLASSIAN_ORG_ID",
     ] {
         command.env_remove(name);
     }
     command
 }
 
-/// `collect` against `tenant` with the test credentials in the environment.
+/// `collect --products jira` against `tenant` with the test credentials in the environment.
 fn collect(tenant: &Tenant, args: &[&str]) -> Command {
+    collect_products(tenant, "jira", args)
+}
+
+fn collect_products(tenant: &Tenant, products: &str, args: &[&str]) -> Command {
     let mut command = binary();
     command
         .arg("collect")
-        .args([
-            "--site",
-            &tenant.url(),
-            "--username",
-            EMAIL,
-            "--products",
-            "jira",
-        ])
+        .args(["--site", &tenant.url(), "--username", EMAIL])
+        .args(["--products", products, "--api-url", &tenant.api_url()])
         .args(["--retry-base", "0"])
         .args(args)
         .env("ATLASSIAN_TOKEN", TOKEN);
@@ -75,26 +76,29 @@ async fn demo_prints_every_kind_and_a_summary() {
     for kind in Kind::ALL {
         assert!(kinds.contains(kind.name()), "no {} records", kind.name());
     }
-    // Confluence is collected: spaces, their grants, settings and the audit log.
-    let confluence = |kind: &str, field: &str, value: &str| {
+    // Confluence: spaces, their grants, settings and the audit log.
+    let has = |kind: &str, field: &str, value: &str| -> bool {
         records
             .iter()
             .any(|r| r["kind"] == kind && r[field].as_str().is_some_and(|v| v.starts_with(value)))
     };
-    assert!(confluence("resource", "resource_type", "confluence_space"));
-    assert!(confluence("permission", "scope_type", "confluence_space"));
-    assert!(confluence("permission", "scope_type", "confluence_site"));
-    assert!(confluence("setting", "source", "confluence."));
-    assert!(confluence("event", "source", "confluence.audit"));
+    assert!(has("resource", "resource_type", "confluence_space"));
+    assert!(has("permission", "scope_type", "confluence_space"));
+    assert!(has("permission", "scope_type", "confluence_site"));
+    assert!(has("setting", "source", "confluence."));
+    assert!(has("event", "source", "confluence.audit"));
     let not_implemented: BTreeSet<String> = records
         .iter()
         .filter(|r| r["kind"] == "coverage" && r["status"] == "not_implemented")
         .map(|r| text(r, "product"))
         .collect();
-    assert_eq!(
-        not_implemented,
-        ["admin", "assets", "jsm"].map(String::from).into()
-    );
+    assert_eq!(not_implemented, ["assets", "jsm"].map(String::from).into());
+    // The organisation too: its account, secrets, licences and stitched users.
+    assert!(has("account", "account_type", "organization"));
+    assert!(has("secret", "secret_type", "api_token"));
+    assert!(has("resource", "resource_type", "product_licence"));
+    assert!(has("user", "source", "jira+admin"));
+    assert!(has("event", "source", "admin.events"));
     let summary = stderr(&output);
     assert!(summary.contains("collected"), "{summary}");
     assert!(
@@ -232,11 +236,33 @@ async fn the_token_appears_nowhere() {
     let wrong = start(TenantConfig::small(EMAIL, "other".to_string().into())).await;
     runs.push(output(collect(&wrong, &["-vv"])).await);
     assert_eq!(runs[3].status.code(), Some(4));
+    // The Admin API key, accepted and rejected.
+    let now = jiff::Timestamp::now();
+    for key in [ADMIN_KEY, "a-key-the-org-does-not-know"] {
+        let org = small().with_org(OrgConfig::small(ADMIN_KEY.to_string().into(), now));
+        let tenant = start(org).await;
+        let mut command = collect_products(&tenant, "jira,admin", &["-vv"]);
+        command.env("ATLASSIAN_ADMIN_API_KEY", key);
+        runs.push(output(command).await);
+    }
+    assert_eq!(runs[4].status.code(), Some(0), "{}", stderr(&runs[4]));
+    assert!(lines(&runs[4].stdout).iter().any(|r| r["kind"] == "secret"));
+    assert_eq!(runs[5].status.code(), Some(4));
+    assert!(
+        stderr(&runs[5]).contains("Admin API"),
+        "{}",
+        stderr(&runs[5])
+    );
 
     for (i, run) in runs.iter().enumerate() {
         for stream in [&run.stdout, &run.stderr] {
             let text = String::from_utf8_lossy(stream);
             assert!(!text.contains(TOKEN), "run {i} printed the token");
+            assert!(!text.contains(ADMIN_KEY), "run {i} printed the Admin key");
+            assert!(
+                !text.contains("a-key-the-org"),
+                "run {i} printed the wrong key"
+            );
             assert!(!text.contains(&basic), "run {i} printed the Basic header");
         }
     }

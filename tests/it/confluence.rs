@@ -126,6 +126,7 @@ async fn jira_and_confluence_together_match_the_tenant_without_duplicates() {
         "{message}"
     );
     assert!(message.contains("OperationBlocked"), "{message}");
+    assert_eq!(coverage_site["served_by"], "POST /gateway/api/graphql");
     assert_eq!(
         coverage_site["endpoints"],
         serde_json::json!(["POST /cgraphql", "POST /gateway/api/graphql"])

@@ -4,11 +4,13 @@
 //! - `confluence`: the same for Confluence and its stitching to Jira's records.
 //! - `cli`: the built binary end to end: formats, exit statuses, `--demo`, secrets.
 //! - `tenant`: the simulated tenant's own behaviour and quirks.
+//! - `admin_tenant`: the simulated tenant's Admin API listener.
 //! - `spec`: the tenant's responses validated against the official Jira spec (`schema` is the
 //!   validator).
 
-mod cli;
 mod admin;
+mod admin_tenant;
+mod cli;
 mod collect;
 mod confluence;
 mod schema;

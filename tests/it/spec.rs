@@ -398,3 +398,522 @@ fn the_confluence_subsets_match_the_full_specs() {
         assert_eq!(served.len(), paths);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The Admin API listener: the v1 paths against the Admin organization spec subset
+// (`fixtures/spec/admin-organization-subset.json`, paths without the `/admin` server prefix),
+// the rest against the shapes REFERENCE §5 gives, since no spec copy has them.
+
+mod admin {
+    use atlassian_inventory::tenant::{AdminArea, Tenant};
+    use serde_json::{json, Value};
+
+    use super::{crate_path, load};
+    use crate::admin_tenant::{call, data, get, org, org_path, post, start};
+    use crate::schema::{component, validate};
+
+    fn subset() -> Value {
+        load(&crate_path("fixtures/spec/admin-organization-subset.json"))
+    }
+
+    /// The `application/json` schema for `GET path` answering `status`, following the
+    /// operation's `$ref` into `components.responses`.
+    fn response_schema<'a>(spec: &'a Value, path: &str, status: u16) -> &'a Value {
+        let mut response = &spec["paths"][path]["get"]["responses"][status.to_string()];
+        if let Some(name) = response["$ref"]
+            .as_str()
+            .and_then(|r| r.strip_prefix("#/components/responses/"))
+        {
+            response = &spec["components"]["responses"][name];
+        }
+        let schema = &response["content"]["application/json"]["schema"];
+        assert!(schema.is_object(), "no {status} body for GET {path}");
+        schema
+    }
+
+    /// Fields the tenant serves that the 2024 spec copy does not declare, with their source.
+    const DOCUMENTED_ELSEWHERE: [&str; 1] = [
+        // `UserProductLastActive.last_active_timestamp`: jira.js model (REFERENCE §5.5).
+        "last_active_timestamp",
+    ];
+
+    /// The spec's objects allow unknown properties, so `validate` cannot catch an invented
+    /// field: this walks the value along the schema and reports every undeclared one.
+    fn undeclared(spec: &Value, schema: &Value, value: &Value, at: &str, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                let properties = declared(spec, schema);
+                if properties.is_empty() {
+                    return;
+                }
+                for (name, item) in map {
+                    match properties.iter().find(|(n, _)| n == name) {
+                        Some((_, property)) => {
+                            undeclared(spec, property, item, &format!("{at}.{name}"), out)
+                        }
+                        None if DOCUMENTED_ELSEWHERE.contains(&name.as_str()) => {}
+                        None => out.push(format!("{at}.{name}: not in the spec")),
+                    }
+                }
+            }
+            Value::Array(items) => {
+                let item_schema = resolve(spec, schema)["items"].clone();
+                for (i, item) in items.iter().enumerate() {
+                    undeclared(spec, &item_schema, item, &format!("{at}[{i}]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
+        match schema["$ref"]
+            .as_str()
+            .and_then(|r| r.strip_prefix("#/components/schemas/"))
+        {
+            Some(name) => resolve(spec, component(spec, name).expect("resolvable $ref")),
+            None => schema,
+        }
+    }
+
+    /// The properties a schema declares, `allOf` branches merged.
+    fn declared(spec: &Value, schema: &Value) -> Vec<(String, Value)> {
+        let schema = resolve(spec, schema);
+        let mut out: Vec<(String, Value)> = schema["properties"]
+            .as_object()
+            .map(|p| p.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        for branch in schema["allOf"].as_array().into_iter().flatten() {
+            out.extend(declared(spec, branch));
+        }
+        out
+    }
+
+    fn conforms(spec: &Value, schema: &Value, url: &str, body: &Value) {
+        let mut problems = validate(spec, schema, body);
+        undeclared(spec, schema, body, "$", &mut problems);
+        assert!(problems.is_empty(), "{url}:\n{}", problems.join("\n"));
+    }
+
+    /// Fetches `url`, checks its status and validates the body against `spec_path`'s response.
+    async fn check(
+        spec: &Value,
+        tenant: &Tenant,
+        spec_path: &str,
+        url: &str,
+        status: u16,
+    ) -> Value {
+        let reply = get(tenant, url).await;
+        assert_eq!(reply.status, status, "{url}: {}", reply.body);
+        conforms(
+            spec,
+            response_schema(spec, spec_path, status),
+            url,
+            &reply.body,
+        );
+        reply.body
+    }
+
+    #[tokio::test]
+    async fn v1_responses_conform_to_the_admin_spec() {
+        let spec = subset();
+        let tenant = start(org()).await;
+        let org_data = data(&tenant).clone();
+        check(&spec, &tenant, "/v1/orgs", "/admin/v1/orgs", 200).await;
+        check(
+            &spec,
+            &tenant,
+            "/v1/orgs/{orgId}",
+            &org_path(&tenant, ""),
+            200,
+        )
+        .await;
+        let mut checked = 2;
+        for (spec_path, first) in [
+            ("/v1/orgs/{orgId}/domains", org_path(&tenant, "/domains")),
+            ("/v1/orgs/{orgId}/users", org_path(&tenant, "/users")),
+        ] {
+            let mut next = Some(first);
+            while let Some(url) = next {
+                let body = check(&spec, &tenant, spec_path, &url, 200).await;
+                checked += 1;
+                next = body["links"]["next"].as_str().map(str::to_string);
+            }
+        }
+        for user in &org_data.users {
+            let url = org_path(
+                &tenant,
+                &format!("/directory/users/{}/last-active-dates", user.account_id),
+            );
+            let spec_path = "/v1/orgs/{orgId}/directory/users/{accountId}/last-active-dates";
+            check(&spec, &tenant, spec_path, &url, 200).await;
+            checked += 1;
+        }
+        assert!(checked > 20, "{checked}");
+    }
+
+    #[tokio::test]
+    async fn v1_error_bodies_conform_to_the_admin_spec() {
+        let spec = subset();
+        let tenant = start(org()).await;
+        check(
+            &spec,
+            &tenant,
+            "/v1/orgs/{orgId}",
+            "/admin/v1/orgs/nope",
+            404,
+        )
+        .await;
+        check(
+            &spec,
+            &tenant,
+            "/v1/orgs/{orgId}/users",
+            "/admin/v1/orgs/nope/users",
+            404,
+        )
+        .await;
+        for (spec_path, rest) in [
+            ("/v1/orgs/{orgId}/domains", "/domains?cursor=bad"),
+            ("/v1/orgs/{orgId}/users", "/users?cursor=bad"),
+        ] {
+            check(&spec, &tenant, spec_path, &org_path(&tenant, rest), 400).await;
+        }
+        check(&spec, &tenant, "/v1/orgs", "/admin/v1/orgs?cursor=bad", 400).await;
+        let last_active = "/v1/orgs/{orgId}/directory/users/{accountId}/last-active-dates";
+        let unknown_user = org_path(&tenant, "/directory/users/nobody/last-active-dates");
+        check(&spec, &tenant, last_active, &unknown_user, 404).await;
+
+        // 401 comes from the gateway: ProxyError.
+        let unauthenticated = call(
+            &tenant,
+            reqwest::Method::GET,
+            "/admin/v1/orgs",
+            None,
+            Some("wrong"),
+        )
+        .await;
+        assert_eq!(unauthenticated.status, 401);
+        conforms(
+            &spec,
+            response_schema(&spec, "/v1/orgs", 401),
+            "401",
+            &unauthenticated.body,
+        );
+
+        let mut config = org();
+        config.denied = vec![AdminArea::Directory];
+        config.rate_limit_every = 2;
+        let limited = start(config).await;
+        let forbidden = org_path(
+            &limited,
+            &format!(
+                "/directory/users/{}/last-active-dates",
+                data(&limited).users[0].account_id
+            ),
+        );
+        check(&spec, &limited, last_active, &forbidden, 403).await;
+        check(&spec, &limited, "/v1/orgs", "/admin/v1/orgs", 429).await;
+    }
+
+    /// Every `$ref` in the subset resolves inside the subset.
+    #[test]
+    fn the_admin_subset_is_self_contained() {
+        fn refs(node: &Value, out: &mut Vec<String>) {
+            match node {
+                Value::Object(map) => {
+                    if let Some(Value::String(r)) = map.get("$ref") {
+                        out.push(r.clone());
+                    }
+                    map.values().for_each(|v| refs(v, out));
+                }
+                Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+                _ => {}
+            }
+        }
+        let spec = subset();
+        let mut all = Vec::new();
+        refs(&spec, &mut all);
+        assert!(!all.is_empty());
+        for reference in all {
+            let pointer = reference
+                .strip_prefix('#')
+                .unwrap_or_else(|| panic!("unexpected $ref {reference}"));
+            assert!(spec.pointer(pointer).is_some(), "{reference} is missing");
+        }
+    }
+
+    /// The subset is a verbatim copy of the official Admin organization spec (regenerate it
+    /// with `python3 tools/spec-subset.py admin`).
+    #[test]
+    fn the_admin_subset_matches_the_full_spec() {
+        let candidates = [
+            "../shared/atlassian-api/specs/admin-organization-swagger.v3.json",
+            "../../shared/atlassian-api/specs/admin-organization-swagger.v3.json",
+        ];
+        let Some(full_path) = candidates
+            .iter()
+            .map(|p| crate_path(p))
+            .find(|p| p.exists())
+        else {
+            eprintln!("skipped: the full Admin organization spec is not next to the crate");
+            return;
+        };
+        let full = load(&full_path);
+        let spec = subset();
+        for kind in ["schemas", "responses"] {
+            for (name, item) in spec["components"][kind].as_object().unwrap() {
+                assert_eq!(
+                    item, &full["components"][kind][name],
+                    "{kind} {name} differs"
+                );
+            }
+        }
+        let paths = spec["paths"].as_object().unwrap();
+        for (path, item) in paths {
+            for (method, operation) in item.as_object().unwrap() {
+                assert_eq!(
+                    operation, &full["paths"][path][method],
+                    "{method} {path} differs"
+                );
+            }
+        }
+        assert_eq!(paths.len(), 5);
+    }
+
+    /// Checks an object's keys against a shape from REFERENCE §5: nothing outside `allowed`,
+    /// everything in `required`.
+    fn shape(value: &Value, what: &str, allowed: &[&str], required: &[&str]) {
+        let object = value
+            .as_object()
+            .unwrap_or_else(|| panic!("{what}: not an object: {value}"));
+        for key in object.keys() {
+            assert!(
+                allowed.contains(&key.as_str()),
+                "{what}: {key} is not in REFERENCE"
+            );
+        }
+        for key in required {
+            assert!(object.contains_key(*key), "{what}: {key} missing");
+        }
+    }
+
+    fn items<'a>(page: &'a Value, what: &str) -> &'a Vec<Value> {
+        shape(page, what, &["data", "links", "meta"], &["data", "links"]);
+        shape(&page["links"], what, &["self", "prev", "next"], &["self"]);
+        let data = page["data"].as_array().expect("data");
+        assert!(!data.is_empty(), "{what}: empty");
+        data
+    }
+
+    /// REFERENCE §5.3 `MultiDirectoryUser` and §5.4 `MultiDirectoryGroup`.
+    const DIRECTORY_USER: [&str; 26] = [
+        "accountId",
+        "accountType",
+        "status",
+        "accountStatus",
+        "membershipStatus",
+        "addedToOrg",
+        "name",
+        "nickname",
+        "email",
+        "emailVerified",
+        "claimStatus",
+        "platformRoles",
+        "picture",
+        "avatar",
+        "managementSource",
+        "mfaEnabled",
+        "jobTitle",
+        "department",
+        "organization",
+        "location",
+        "timeZone",
+        "counts",
+        "productAccess",
+        "groups",
+        "links",
+        "deactivatedOn",
+    ];
+    const DIRECTORY_GROUP: [&str; 9] = [
+        "id",
+        "name",
+        "description",
+        "directoryId",
+        "managementAccess",
+        "externalSynced",
+        "managedBy",
+        "counts",
+        "links",
+    ];
+    /// REFERENCE §5.7: an org API token and an admin API key.
+    const API_TOKEN: [&str; 8] = [
+        "id",
+        "label",
+        "status",
+        "createdAt",
+        "expiresAt",
+        "lastActiveAt",
+        "user",
+        "scopes",
+    ];
+    const API_KEY: [&str; 11] = [
+        "id",
+        "label",
+        "createdAt",
+        "expiresAt",
+        "lastActiveAt",
+        "systemAccountId",
+        "resource",
+        "orgId",
+        "createdBy",
+        "scopes",
+        "targetResources",
+    ];
+
+    #[tokio::test]
+    async fn unspecified_shapes_match_the_reference() {
+        let tenant = start(org()).await;
+        let org_data = data(&tenant).clone();
+        let id = &org_data.org_id;
+
+        let search = format!("/admin/v2/orgs/{id}/directories/-/users/search");
+        let expand = json!({"expand": ["platformRoles", "productAccess", "groups"], "limit": 50});
+        let users = post(&tenant, &search, expand).await.body;
+        for user in items(&users, "MultiDirectoryUserSearchPage") {
+            let mut allowed = DIRECTORY_USER.to_vec();
+            allowed.push("forDeletion");
+            shape(
+                user,
+                "MultiDirectoryUser",
+                &allowed,
+                &[
+                    "accountId",
+                    "accountType",
+                    "status",
+                    "accountStatus",
+                    "name",
+                ],
+            );
+            for access in user["productAccess"].as_array().unwrap() {
+                shape(
+                    access,
+                    "productAccess",
+                    &["key", "id", "lastActiveTimestamp"],
+                    &["key", "id"],
+                );
+            }
+            for group in user["groups"].as_array().unwrap() {
+                shape(
+                    group,
+                    "groups",
+                    &["id", "name", "description"],
+                    &["id", "name"],
+                );
+            }
+        }
+
+        let groups_path = format!("/admin/v2/orgs/{id}/directories/-/groups/search");
+        let groups = post(&tenant, &groups_path, json!({})).await.body;
+        for group in items(&groups, "MultiDirectoryGroupPage") {
+            shape(
+                group,
+                "MultiDirectoryGroup",
+                &DIRECTORY_GROUP,
+                &["id", "name"],
+            );
+        }
+
+        let sa = &org_data.service_accounts[0].account_id;
+        for path in [
+            format!("/admin/api-access/v1/orgs/{id}/api-tokens"),
+            format!("/admin/api-access/v1/orgs/{id}/service-accounts/{sa}/api-tokens"),
+        ] {
+            let tokens = get(&tenant, &path).await.body;
+            for token in items(&tokens, "ApiTokenSearchResponse") {
+                shape(
+                    token,
+                    "api token",
+                    &API_TOKEN,
+                    &["id", "label", "createdAt", "user"],
+                );
+                shape(
+                    &token["user"],
+                    "api token user",
+                    &["id", "orgId", "name", "email"],
+                    &["id", "orgId", "name"],
+                );
+            }
+        }
+
+        let keys_path = format!("/admin/api-access/v1/orgs/{id}/api-keys");
+        let keys = get(&tenant, &keys_path).await.body;
+        for key in items(&keys, "api keys") {
+            shape(
+                key,
+                "api key",
+                &API_KEY,
+                &["id", "label", "createdAt", "createdBy"],
+            );
+            shape(
+                &key["createdBy"],
+                "createdBy",
+                &["id", "name", "email"],
+                &["id"],
+            );
+        }
+
+        // REFERENCE §5.6: PollingEventPage and EventModel.
+        let events = get(&tenant, &org_path(&tenant, "/events-stream"))
+            .await
+            .body;
+        shape(
+            &events["meta"],
+            "PollingEventPage.meta",
+            &["next", "page_size"],
+            &["page_size"],
+        );
+        for event in items(&events, "PollingEventPage") {
+            shape(
+                event,
+                "EventModel",
+                &["id", "type", "attributes", "links", "message"],
+                &["id", "type", "attributes"],
+            );
+            assert_eq!(event["type"], "events");
+            let attributes = &event["attributes"];
+            shape(
+                attributes,
+                "EventModel.attributes",
+                &[
+                    "time",
+                    "action",
+                    "actor",
+                    "context",
+                    "container",
+                    "location",
+                ],
+                &["time", "action", "actor", "context"],
+            );
+            shape(
+                &attributes["actor"],
+                "actor",
+                &["id", "name", "email", "auth", "links"],
+                &["id"],
+            );
+            for context in attributes["context"].as_array().unwrap() {
+                shape(
+                    context,
+                    "context",
+                    &["id", "type", "attributes", "links"],
+                    &["id"],
+                );
+            }
+            shape(
+                &attributes["location"],
+                "location",
+                &["ip", "geo", "countryName", "regionName", "city"],
+                &[],
+            );
+        }
+    }
+}

@@ -49,7 +49,7 @@ pub fn config(tenant: &Tenant, output: &Path) -> Config {
             },
             ..HttpSettings::default()
         },
-        api_url: tenant.url().parse().expect("tenant URL"),
+        api_url: tenant.api_url().parse().expect("tenant API URL"),
         since: jiff::Timestamp::UNIX_EPOCH,
         admin: None,
         progress: false,
@@ -67,7 +67,8 @@ pub fn config_for(tenant: &Tenant, output: &Path, products: &[Product]) -> Confi
 
 /// Runs the collector with a manual clock, so retries never sleep.
 pub async fn run(config: Config) -> (Result<Report, RunError>, Arc<ManualClock>) {
-    let clock = Arc::new(ManualClock::new(jiff::Timestamp::UNIX_EPOCH));
+    // Starts at the present: servers' X-RateLimit-Reset times are wall-clock times.
+    let clock = Arc::new(ManualClock::new(jiff::Timestamp::now()));
     let outcome = collect::run_with_clock(config, clock.clone()).await;
     (outcome, clock)
 }
