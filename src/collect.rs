@@ -11,11 +11,13 @@ use std::time::Instant;
 
 use jiff::Timestamp;
 use secrecy::SecretString;
+use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::config::{AdminAccess, Config, Product, Target};
-use crate::coverage;
+use crate::coverage::{self, Tally};
+use crate::http::page::Pager;
 use crate::http::retry::{Clock, SystemClock};
 use crate::http::{ApiError, Auth, Client};
 use crate::output::{self, Sink, WriteError};
@@ -44,7 +46,39 @@ pub struct Ctx {
     pub groups: Arc<SeenGroups>,
 }
 
+/// The outcome of asking a pager for its next page.
+pub enum Page<T> {
+    Items(Vec<T>),
+    End,
+    /// The page failed for good (counted in the family's tally); the listing stops there.
+    Failed,
+}
+
 impl Ctx {
+    /// The next page of a listing, its request counted in `tally`. A page that fails for good
+    /// is counted and ends the listing, unless it ends the run (401).
+    pub async fn next_page<T: DeserializeOwned + Send>(
+        &self,
+        pager: &mut impl Pager,
+        tally: &Tally,
+    ) -> Result<Page<T>, Abort> {
+        match pager.next::<T>(&self.client).await {
+            Ok(Some(items)) => {
+                tally.ok();
+                Ok(Page::Items(items))
+            }
+            Ok(None) => Ok(Page::End),
+            Err(error) => failed(tally, error).map(|()| Page::Failed),
+        }
+    }
+
+    /// Emits the family's coverage record.
+    pub async fn finish(&self, tally: &Tally) -> Result<(), Abort> {
+        self.out
+            .emit(Record::Coverage(tally.coverage(&self.ns)))
+            .await
+    }
+
     /// Emits a user record, through the stitcher when another product reports users too.
     pub async fn emit_user(&self, side: Side, user: User) -> Result<(), Abort> {
         let ready = match &self.shared.stitcher {
@@ -77,6 +111,16 @@ pub enum Abort {
     Unauthorized(ApiError),
     /// The writer stopped (broken pipe, full disk); there is nowhere to put records.
     OutputClosed,
+}
+
+/// A failed request either stops the run (401: the credentials are wrong, every other request
+/// would fail too) or is counted against its family.
+pub fn failed(tally: &Tally, error: ApiError) -> Result<(), Abort> {
+    if error.is_unauthorized() {
+        return Err(Abort::Unauthorized(error));
+    }
+    tally.fail(&error);
+    Ok(())
 }
 
 /// How a run ended, when it ended normally.

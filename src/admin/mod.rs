@@ -18,13 +18,11 @@ mod wire;
 use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
-use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use crate::collect::{Abort, Ctx};
+use crate::collect::{failed, Abort, Ctx, Page};
 use crate::coverage::{Family, Tally};
-use crate::http::page::{CursorPager, CursorRequest};
-use crate::http::ApiError;
+use crate::http::page::{CursorPager, CursorRequest, Pager};
 use crate::record::{self, Record};
 use crate::stitch::Side;
 
@@ -132,7 +130,7 @@ pub async fn collect(ctx: &Ctx, settings: &AdminSettings) -> Result<(), Abort> {
         ctx.out.emit(Record::Account(account)).await?;
         tally.records(1);
     }
-    finish(ctx, &tally).await?;
+    ctx.finish(&tally).await?;
     let ageing = wire::Ageing {
         now: Timestamp::now(),
         stale_after: SignedDuration::from_hours(24 * i64::from(settings.stale_days)),
@@ -150,7 +148,7 @@ pub async fn collect(ctx: &Ctx, settings: &AdminSettings) -> Result<(), Abort> {
         service_account_tokens(ctx, &org.id, &service_accounts, ageing, &tallies.service).await?;
     }
     for tally in tallies.all() {
-        finish(ctx, tally).await?;
+        ctx.finish(tally).await?;
     }
     Ok(())
 }
@@ -191,37 +189,6 @@ impl OrgTallies {
     }
 }
 
-fn failed(tally: &Tally, error: ApiError) -> Result<(), Abort> {
-    if error.is_unauthorized() {
-        return Err(Abort::Unauthorized(error));
-    }
-    tally.fail(&error);
-    Ok(())
-}
-
-async fn finish(ctx: &Ctx, tally: &Tally) -> Result<(), Abort> {
-    ctx.out
-        .emit(Record::Coverage(tally.coverage(&ctx.ns)))
-        .await
-}
-
-/// The next page of a cursor listing, its request counted in `tally`; `None` at the end and
-/// after a failure that was counted.
-async fn next_page<T: DeserializeOwned>(
-    ctx: &Ctx,
-    pager: &mut CursorPager,
-    tally: &Tally,
-) -> Result<Option<Vec<T>>, Abort> {
-    match pager.next::<T>(&ctx.client).await {
-        Ok(Some(page)) => {
-            tally.ok();
-            Ok(Some(page))
-        }
-        Ok(None) => Ok(None),
-        Err(error) => failed(tally, error).map(|()| None),
-    }
-}
-
 fn get(path: String, query: Vec<(&'static str, String)>) -> CursorPager {
     CursorPager::new(CursorRequest::Get { path, query })
 }
@@ -244,7 +211,7 @@ async fn orgs(ctx: &Ctx, settings: &AdminSettings, tally: &Tally) -> Result<Vec<
     }
     let mut pager = get("/admin/v1/orgs".to_string(), Vec::new());
     let mut orgs = Vec::new();
-    while let Some(page) = next_page::<wire::Org>(ctx, &mut pager, tally).await? {
+    while let Page::Items(page) = ctx.next_page::<wire::Org>(&mut pager, tally).await? {
         orgs.extend(page);
     }
     Ok(orgs)
@@ -254,7 +221,7 @@ async fn orgs(ctx: &Ctx, settings: &AdminSettings, tally: &Tally) -> Result<Vec<
 async fn domains(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<Vec<String>, Abort> {
     let mut pager = get(format!("/admin/v1/orgs/{org_id}/domains"), Vec::new());
     let mut names = Vec::new();
-    while let Some(page) = next_page::<wire::Domain>(ctx, &mut pager, tally).await? {
+    while let Page::Items(page) = ctx.next_page::<wire::Domain>(&mut pager, tally).await? {
         names.extend(page.iter().filter_map(wire::Domain::verified_name));
     }
     names.sort();
@@ -311,6 +278,58 @@ impl Licences {
     }
 }
 
+/// What the directory listing gathers beside the user records: licence use and the service
+/// accounts whose tokens are listed next.
+struct Seen {
+    licences: Licences,
+    service_accounts: Vec<wire::Person>,
+    now: Timestamp,
+}
+
+impl Default for Seen {
+    fn default() -> Self {
+        Seen {
+            licences: Licences::default(),
+            service_accounts: Vec::new(),
+            now: Timestamp::now(),
+        }
+    }
+}
+
+impl Seen {
+    async fn add(&mut self, ctx: &Ctx, tally: &Tally, user: record::User) -> Result<(), Abort> {
+        self.licences.add(&user, self.now);
+        if let Some(email) = user
+            .email
+            .as_deref()
+            .filter(|e| e.ends_with(SERVICE_ACCOUNT_DOMAIN))
+        {
+            self.service_accounts.push(wire::Person {
+                id: Some(user.account_id.clone()),
+                name: user.display_name.clone(),
+                email: Some(email.to_string()),
+            });
+        }
+        ctx.emit_user(Side::Admin, user).await?;
+        tally.records(1);
+        Ok(())
+    }
+
+    /// Emits the licence records; returns the service accounts.
+    async fn finish(
+        self,
+        ctx: &Ctx,
+        org_id: &str,
+        tally: &Tally,
+    ) -> Result<Vec<wire::Person>, Abort> {
+        for licence in self.licences.records(ctx, org_id) {
+            ctx.out.emit(Record::Resource(licence)).await?;
+            tally.records(1);
+        }
+        Ok(self.service_accounts)
+    }
+}
+
 /// The directory's users, their groups and licence use. Returns the service accounts found.
 async fn directory(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<Vec<wire::Person>, Abort> {
     // Members of groups the site listed in full come from the site; wait until it is done.
@@ -321,9 +340,7 @@ async fn directory(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<Vec<wire::P
     });
     let path = format!("/admin/v2/orgs/{org_id}/directories/-/users/search");
     let mut pager = CursorPager::new(CursorRequest::Post { path, body });
-    let mut licences = Licences::default();
-    let mut service_accounts = Vec::new();
-    let now = Timestamp::now();
+    let mut seen = Seen::default();
     loop {
         let page = match pager.next::<wire::DirectoryUser>(&ctx.client).await {
             Ok(Some(page)) => page,
@@ -359,44 +376,17 @@ async fn directory(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<Vec<wire::P
                 tally.records(1);
             }
             let record = user.record(&ctx.ns, org_id, &account_id);
-            licences.add(&record, now);
-            if let Some(email) = record
-                .email
-                .as_deref()
-                .filter(|e| e.ends_with(SERVICE_ACCOUNT_DOMAIN))
-            {
-                service_accounts.push(wire::Person {
-                    id: Some(account_id.clone()),
-                    name: record.display_name.clone(),
-                    email: Some(email.to_string()),
-                });
-            }
-            ctx.emit_user(Side::Admin, record).await?;
-            tally.records(1);
+            seen.add(ctx, tally, record).await?;
         }
     }
     if tally.ok_requests() > 0 {
         tally.served_by("POST /admin/v2/orgs/{orgId}/directories/-/users/search");
     }
-    emit_licences(ctx, org_id, &licences, tally).await?;
-    Ok(service_accounts)
+    seen.finish(ctx, org_id, tally).await
 }
 
 fn tally_is_fresh(tally: &Tally) -> bool {
     tally.ok_requests() == 0
-}
-
-async fn emit_licences(
-    ctx: &Ctx,
-    org_id: &str,
-    licences: &Licences,
-    tally: &Tally,
-) -> Result<(), Abort> {
-    for licence in licences.records(ctx, org_id) {
-        ctx.out.emit(Record::Resource(licence)).await?;
-        tally.records(1);
-    }
-    Ok(())
 }
 
 fn group_membership(ctx: &Ctx, group_id: &str, name: &str, account_id: &str) -> record::Membership {
@@ -419,10 +409,8 @@ fn group_membership(ctx: &Ctx, group_id: &str, name: &str, account_id: &str) -> 
 /// way v1 gives them).
 async fn v1_directory(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<Vec<wire::Person>, Abort> {
     let mut pager = get(format!("/admin/v1/orgs/{org_id}/users"), Vec::new());
-    let mut licences = Licences::default();
-    let mut service_accounts = Vec::new();
-    let now = Timestamp::now();
-    while let Some(page) = next_page::<wire::V1User>(ctx, &mut pager, tally).await? {
+    let mut seen = Seen::default();
+    while let Page::Items(page) = ctx.next_page::<wire::V1User>(&mut pager, tally).await? {
         for user in page {
             let Some(account_id) = user.account_id.clone() else {
                 continue;
@@ -440,24 +428,10 @@ async fn v1_directory(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<Vec<wire
                 }
             };
             let record = user.record(&ctx.ns, org_id, &account_id, dates.as_ref());
-            licences.add(&record, now);
-            if let Some(email) = record
-                .email
-                .as_deref()
-                .filter(|e| e.ends_with(SERVICE_ACCOUNT_DOMAIN))
-            {
-                service_accounts.push(wire::Person {
-                    id: Some(account_id.clone()),
-                    name: record.display_name.clone(),
-                    email: Some(email.to_string()),
-                });
-            }
-            ctx.emit_user(Side::Admin, record).await?;
-            tally.records(1);
+            seen.add(ctx, tally, record).await?;
         }
     }
-    emit_licences(ctx, org_id, &licences, tally).await?;
-    Ok(service_accounts)
+    seen.finish(ctx, org_id, tally).await
 }
 
 /// Directory groups no site product reported (product-access groups of other products,
@@ -467,7 +441,10 @@ async fn groups(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<(), Abort> {
     let path = format!("/admin/v2/orgs/{org_id}/directories/-/groups/search");
     let body = json!({ "limit": DIRECTORY_PAGE });
     let mut pager = CursorPager::new(CursorRequest::Post { path, body });
-    while let Some(page) = next_page::<wire::DirectoryGroup>(ctx, &mut pager, tally).await? {
+    while let Page::Items(page) = ctx
+        .next_page::<wire::DirectoryGroup>(&mut pager, tally)
+        .await?
+    {
         for group in page {
             let (Some(group_id), Some(name)) = (group.id, group.name) else {
                 continue;
@@ -550,7 +527,7 @@ async fn secrets(
     ageing: wire::Ageing,
     tally: &Tally,
 ) -> Result<(), Abort> {
-    while let Some(page) = next_page::<wire::Credential>(ctx, &mut pager, tally).await? {
+    while let Page::Items(page) = ctx.next_page::<wire::Credential>(&mut pager, tally).await? {
         for credential in page {
             match credential.record(&ctx.ns, org_id, secret_type, owner, ageing) {
                 Some(secret) => {
@@ -574,7 +551,7 @@ async fn events(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<(), Abort> {
         ("sortOrder", "asc".to_string()),
     ];
     let mut pager = get(format!("/admin/v1/orgs/{org_id}/events-stream"), query).until_empty();
-    while let Some(page) = next_page::<wire::Event>(ctx, &mut pager, tally).await? {
+    while let Page::Items(page) = ctx.next_page::<wire::Event>(&mut pager, tally).await? {
         for event in page {
             if let Some(record) = event.record(&ctx.ns) {
                 ctx.out.emit(Record::Event(record)).await?;

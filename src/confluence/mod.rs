@@ -17,10 +17,9 @@ mod wire;
 
 use std::sync::Arc;
 
-use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
-use crate::collect::{for_each_concurrent, Abort, Ctx};
+use crate::collect::{failed, for_each_concurrent, Abort, Ctx, Page};
 use crate::coverage::{Family, Tally};
 use crate::http::page::{LinkPager, V1Pager};
 use crate::http::{ApiError, ErrorKind};
@@ -116,59 +115,6 @@ pub async fn collect(ctx: &Ctx) -> Result<(), Abort> {
     Ok(())
 }
 
-/// A failed request either stops the run (401) or is counted against its family.
-fn failed(tally: &Tally, error: ApiError) -> Result<(), Abort> {
-    if error.is_unauthorized() {
-        return Err(Abort::Unauthorized(error));
-    }
-    tally.fail(&error);
-    Ok(())
-}
-
-async fn finish(ctx: &Ctx, tally: &Tally) -> Result<(), Abort> {
-    ctx.out
-        .emit(Record::Coverage(tally.coverage(&ctx.ns)))
-        .await
-}
-
-/// The outcome of asking a pager for its next page, the request counted in `tally`.
-enum Page<T> {
-    Items(Vec<T>),
-    End,
-    /// The page failed for good (counted); the listing stops there.
-    Failed,
-}
-
-async fn v1_page<T: DeserializeOwned>(
-    ctx: &Ctx,
-    pager: &mut V1Pager,
-    tally: &Tally,
-) -> Result<Page<T>, Abort> {
-    match pager.next::<T>(&ctx.client).await {
-        Ok(Some(items)) => {
-            tally.ok();
-            Ok(Page::Items(items))
-        }
-        Ok(None) => Ok(Page::End),
-        Err(error) => failed(tally, error).map(|()| Page::Failed),
-    }
-}
-
-async fn cursor_page<T: DeserializeOwned>(
-    ctx: &Ctx,
-    pager: &mut LinkPager,
-    tally: &Tally,
-) -> Result<Page<T>, Abort> {
-    match pager.next::<T>(&ctx.client).await {
-        Ok(Some(items)) => {
-            tally.ok();
-            Ok(Page::Items(items))
-        }
-        Ok(None) => Ok(Page::End),
-        Err(error) => failed(tally, error).map(|()| Page::Failed),
-    }
-}
-
 /// Every group, and each group's members as soon as its page arrives; groups and edges Jira
 /// already emitted are skipped.
 async fn groups(ctx: &Ctx) -> Result<(), Abort> {
@@ -177,7 +123,7 @@ async fn groups(ctx: &Ctx) -> Result<(), Abort> {
     let (tx, rx) = mpsc::channel::<wire::Group>(QUEUE);
     let listing = async {
         let mut pager = V1Pager::new("/wiki/rest/api/group", Vec::new(), GROUPS_PAGE);
-        while let Page::Items(page) = v1_page::<wire::Group>(ctx, &mut pager, &tally).await? {
+        while let Page::Items(page) = ctx.next_page::<wire::Group>(&mut pager, &tally).await? {
             for group in page {
                 if ctx.groups.first_sight(&group.record_id(&ctx.ns)) {
                     ctx.out.emit(Record::Group(group.record(&ctx.ns))).await?;
@@ -195,8 +141,8 @@ async fn groups(ctx: &Ctx) -> Result<(), Abort> {
         async move { group_members(&ctx, &group, &members).await }
     });
     tokio::try_join!(listing, workers)?;
-    finish(ctx, &tally).await?;
-    finish(ctx, &members).await
+    ctx.finish(&tally).await?;
+    ctx.finish(&members).await
 }
 
 /// One group's members, by group id (names can change). Skipped when Jira already listed them
@@ -217,7 +163,7 @@ async fn group_members(ctx: &Ctx, group: &wire::Group, tally: &Tally) -> Result<
     let mut pager = V1Pager::new(path, Vec::new(), MEMBERS_PAGE);
     let mut seen = std::collections::HashSet::new();
     loop {
-        match v1_page::<wire::User>(ctx, &mut pager, tally).await? {
+        match ctx.next_page::<wire::User>(&mut pager, tally).await? {
             Page::Items(page) => {
                 for member in page {
                     let Some(account_id) = member.account_id.as_deref() else {
@@ -250,7 +196,7 @@ async fn spaces(ctx: &Ctx) -> Result<(), Abort> {
             ("description-format", "plain".to_string()),
         ];
         let mut pager = LinkPager::new("/wiki/api/v2/spaces", query);
-        while let Page::Items(page) = cursor_page::<wire::Space>(ctx, &mut pager, &tally).await? {
+        while let Page::Items(page) = ctx.next_page::<wire::Space>(&mut pager, &tally).await? {
             for space in page {
                 ctx.out
                     .emit(Record::Resource(space.record(&ctx.ns)))
@@ -268,8 +214,8 @@ async fn spaces(ctx: &Ctx) -> Result<(), Abort> {
         async move { space_permissions(&ctx, &space_id, &permissions).await }
     });
     tokio::try_join!(listing, workers)?;
-    finish(ctx, &tally).await?;
-    finish(ctx, &permissions).await
+    ctx.finish(&tally).await?;
+    ctx.finish(&permissions).await
 }
 
 /// One space's permission assignments: one record per principal and operation.
@@ -277,8 +223,9 @@ async fn space_permissions(ctx: &Ctx, space_id: &str, tally: &Tally) -> Result<(
     let path = format!("/wiki/api/v2/spaces/{space_id}/permissions");
     let query = vec![("limit", SPACE_PERMISSIONS_PAGE.to_string())];
     let mut pager = LinkPager::new(path, query);
-    while let Page::Items(page) =
-        cursor_page::<wire::SpacePermission>(ctx, &mut pager, tally).await?
+    while let Page::Items(page) = ctx
+        .next_page::<wire::SpacePermission>(&mut pager, tally)
+        .await?
     {
         for assignment in page {
             match assignment.record(&ctx.ns, space_id) {
@@ -413,7 +360,7 @@ async fn audit_retention(ctx: &Ctx) -> Result<(), Abort> {
         }
         Err(error) => failed(&tally, error)?,
     }
-    finish(ctx, &tally).await
+    ctx.finish(&tally).await
 }
 
 /// The Universal Plugin Manager's settings (can users request apps, is the Marketplace
@@ -434,7 +381,7 @@ async fn upm_settings(ctx: &Ctx) -> Result<(), Abort> {
         }
         Err(error) => failed(&tally, error)?,
     }
-    finish(ctx, &tally).await
+    ctx.finish(&tally).await
 }
 
 /// The audit log from `--since` to now (`startDate`/`endDate` in epoch milliseconds).
@@ -448,7 +395,10 @@ async fn audit(ctx: &Ctx) -> Result<(), Abort> {
         ),
     ];
     let mut pager = V1Pager::new("/wiki/rest/api/audit", query, AUDIT_PAGE);
-    while let Page::Items(page) = v1_page::<wire::AuditRecord>(ctx, &mut pager, &tally).await? {
+    while let Page::Items(page) = ctx
+        .next_page::<wire::AuditRecord>(&mut pager, &tally)
+        .await?
+    {
         for entry in page {
             match entry.record(&ctx.ns) {
                 Some(event) => {
@@ -461,5 +411,5 @@ async fn audit(ctx: &Ctx) -> Result<(), Abort> {
             }
         }
     }
-    finish(ctx, &tally).await
+    ctx.finish(&tally).await
 }

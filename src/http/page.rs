@@ -17,6 +17,7 @@
 //! users/search returns short pages before the end. Advancing by what was asked would skip items.
 
 use std::collections::HashSet;
+use std::future::Future;
 
 use reqwest::Url;
 use serde::de::DeserializeOwned;
@@ -90,7 +91,7 @@ impl PageBeanPager {
     }
 
     /// The next page's items, or `None` when the listing is done.
-    pub async fn next<T: DeserializeOwned>(
+    async fn fetch<T: DeserializeOwned + Send>(
         &mut self,
         client: &Client,
     ) -> Result<Option<Vec<T>>, ApiError> {
@@ -140,7 +141,7 @@ impl OffsetPager {
         client.url(&self.path, &self.page_query(start)).to_string()
     }
 
-    pub async fn next<T: DeserializeOwned>(
+    async fn fetch<T: DeserializeOwned + Send>(
         &mut self,
         client: &Client,
     ) -> Result<Option<Vec<T>>, ApiError> {
@@ -224,7 +225,7 @@ impl V1Pager {
         }
     }
 
-    pub async fn next<T: DeserializeOwned>(
+    async fn fetch<T: DeserializeOwned + Send>(
         &mut self,
         client: &Client,
     ) -> Result<Option<Vec<T>>, ApiError> {
@@ -295,7 +296,7 @@ impl LinkPager {
         }
     }
 
-    pub async fn next<T: DeserializeOwned>(
+    async fn fetch<T: DeserializeOwned + Send>(
         &mut self,
         client: &Client,
     ) -> Result<Option<Vec<T>>, ApiError> {
@@ -417,7 +418,7 @@ impl CursorPager {
         self
     }
 
-    pub async fn next<T: DeserializeOwned>(
+    async fn fetch<T: DeserializeOwned + Send>(
         &mut self,
         client: &Client,
     ) -> Result<Option<Vec<T>>, ApiError> {
@@ -478,6 +479,62 @@ fn next_step(client: &Client, token: &str) -> Result<Next, String> {
         client.resolve(token).map(Next::Url)
     } else {
         Ok(Next::Cursor(token.to_string()))
+    }
+}
+
+/// A listing walked one page at a time: each page shape's pager implements it, so one helper
+/// ([`crate::collect::Ctx::next_page`]) serves them all.
+pub trait Pager: Send {
+    /// The next page's items, or `None` when the listing is done. A page that does not
+    /// advance is an error, never a loop.
+    fn next<T: DeserializeOwned + Send>(
+        &mut self,
+        client: &Client,
+    ) -> impl Future<Output = Result<Option<Vec<T>>, ApiError>> + Send;
+}
+
+impl Pager for PageBeanPager {
+    fn next<T: DeserializeOwned + Send>(
+        &mut self,
+        client: &Client,
+    ) -> impl Future<Output = Result<Option<Vec<T>>, ApiError>> + Send {
+        self.fetch(client)
+    }
+}
+
+impl Pager for OffsetPager {
+    fn next<T: DeserializeOwned + Send>(
+        &mut self,
+        client: &Client,
+    ) -> impl Future<Output = Result<Option<Vec<T>>, ApiError>> + Send {
+        self.fetch(client)
+    }
+}
+
+impl Pager for V1Pager {
+    fn next<T: DeserializeOwned + Send>(
+        &mut self,
+        client: &Client,
+    ) -> impl Future<Output = Result<Option<Vec<T>>, ApiError>> + Send {
+        self.fetch(client)
+    }
+}
+
+impl Pager for LinkPager {
+    fn next<T: DeserializeOwned + Send>(
+        &mut self,
+        client: &Client,
+    ) -> impl Future<Output = Result<Option<Vec<T>>, ApiError>> + Send {
+        self.fetch(client)
+    }
+}
+
+impl Pager for CursorPager {
+    fn next<T: DeserializeOwned + Send>(
+        &mut self,
+        client: &Client,
+    ) -> impl Future<Output = Result<Option<Vec<T>>, ApiError>> + Send {
+        self.fetch(client)
     }
 }
 

@@ -18,12 +18,11 @@ mod wire;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
-use crate::collect::{for_each_concurrent, Abort, Ctx};
+use crate::collect::{failed, for_each_concurrent, Abort, Ctx, Page};
 use crate::coverage::{Family, Tally};
-use crate::http::page::{OffsetPager, PageBeanPager};
+use crate::http::page::{OffsetPager, PageBeanPager, Pager};
 use crate::http::ApiError;
 use crate::record::Record;
 use crate::stitch::Side;
@@ -158,39 +157,6 @@ pub async fn collect(ctx: &Ctx) -> Result<(), Abort> {
     Ok(())
 }
 
-/// A failed request either stops the run (401: the credentials are wrong, every other request
-/// would fail too) or is counted against its family.
-fn failed(tally: &Tally, error: ApiError) -> Result<(), Abort> {
-    if error.is_unauthorized() {
-        return Err(Abort::Unauthorized(error));
-    }
-    tally.fail(&error);
-    Ok(())
-}
-
-async fn finish(ctx: &Ctx, tally: &Tally) -> Result<(), Abort> {
-    ctx.out
-        .emit(Record::Coverage(tally.coverage(&ctx.ns)))
-        .await
-}
-
-/// The next page of a PageBean listing, its request counted in `tally`. `None` at the end of the
-/// listing, and after a page that failed for good (counted too), unless the failure ends the run.
-async fn next_page<T: DeserializeOwned>(
-    ctx: &Ctx,
-    pager: &mut PageBeanPager,
-    tally: &Tally,
-) -> Result<Option<Vec<T>>, Abort> {
-    match pager.next::<T>(&ctx.client).await {
-        Ok(Some(page)) => {
-            tally.ok();
-            Ok(Some(page))
-        }
-        Ok(None) => Ok(None),
-        Err(error) => failed(tally, error).map(|()| None),
-    }
-}
-
 /// Every account: active and inactive, `atlassian`, `app` and `customer`. The listing is a bare
 /// array: keep paging until an empty page, and never emit an account twice.
 async fn users(ctx: &Ctx) -> Result<(), Abort> {
@@ -231,7 +197,7 @@ async fn users(ctx: &Ctx) -> Result<(), Abort> {
             break;
         }
     }
-    finish(ctx, &tally).await
+    ctx.finish(&tally).await
 }
 
 /// Every group, and each group's members (inactive ones included) as soon as its page arrives.
@@ -241,7 +207,7 @@ async fn groups(ctx: &Ctx) -> Result<(), Abort> {
     let (tx, rx) = mpsc::channel::<wire::Group>(QUEUE);
     let listing = async {
         let mut pager = PageBeanPager::new("/rest/api/3/group/bulk", Vec::new(), GROUPS_PAGE);
-        while let Some(page) = next_page::<wire::Group>(ctx, &mut pager, &tally).await? {
+        while let Page::Items(page) = ctx.next_page::<wire::Group>(&mut pager, &tally).await? {
             for group in page {
                 let record = group.record(&ctx.ns);
                 // Confluence may have emitted the same site group already.
@@ -262,8 +228,8 @@ async fn groups(ctx: &Ctx) -> Result<(), Abort> {
         async move { group_members(&ctx, &group, &members).await }
     });
     tokio::try_join!(listing, workers)?;
-    finish(ctx, &tally).await?;
-    finish(ctx, &members).await
+    ctx.finish(&tally).await?;
+    ctx.finish(&members).await
 }
 
 /// One group's members. `includeInactiveUsers=true`: Jira hides deactivated members otherwise,
@@ -312,7 +278,7 @@ async fn projects(ctx: &Ctx) -> Result<(), Abort> {
     let listing = async {
         let query = vec![("expand", "description,lead".to_string())];
         let mut pager = PageBeanPager::new("/rest/api/3/project/search", query, PROJECTS_PAGE);
-        while let Some(page) = next_page::<wire::Project>(ctx, &mut pager, &tally).await? {
+        while let Page::Items(page) = ctx.next_page::<wire::Project>(&mut pager, &tally).await? {
             for project in page {
                 let _ = tx.send(project).await;
             }
@@ -333,9 +299,9 @@ async fn projects(ctx: &Ctx) -> Result<(), Abort> {
         }
     });
     tokio::try_join!(listing, workers)?;
-    finish(ctx, &tally).await?;
-    finish(ctx, &roles).await?;
-    finish(ctx, &schemes).await
+    ctx.finish(&tally).await?;
+    ctx.finish(&roles).await?;
+    ctx.finish(&schemes).await
 }
 
 /// The id of the permission scheme a company-managed project uses. Team-managed projects have
@@ -432,7 +398,7 @@ async fn permission_schemes(ctx: &Ctx) -> Result<(), Abort> {
         }
         Err(error) => failed(&tally, error)?,
     }
-    finish(ctx, &tally).await
+    ctx.finish(&tally).await
 }
 
 /// Jira's editable application properties (admin only).
@@ -452,7 +418,7 @@ async fn application_properties(ctx: &Ctx) -> Result<(), Abort> {
         }
         Err(error) => failed(&tally, error)?,
     }
-    finish(ctx, &tally).await
+    ctx.finish(&tally).await
 }
 
 /// Application roles: the product licences, their seat counts and the groups granting them.
@@ -476,7 +442,7 @@ async fn application_roles(ctx: &Ctx) -> Result<(), Abort> {
         }
         Err(error) => failed(&tally, error)?,
     }
-    finish(ctx, &tally).await
+    ctx.finish(&tally).await
 }
 
 /// An admin settings endpoint without a spec (UPM, mail): every key it answers becomes a
@@ -499,5 +465,5 @@ async fn lenient_settings(
         }
         Err(error) => failed(&tally, error)?,
     }
-    finish(ctx, &tally).await
+    ctx.finish(&tally).await
 }
