@@ -31,7 +31,7 @@ Permissions (Confluence):
 
 Exit status:
   0  complete          3  finished, but some endpoint family is partial (see coverage records)
-  1  fatal error       4  the site rejected the credentials (HTTP 401)
+  1  fatal error       4  the site or the Admin API rejected the credentials (HTTP 401)
   2  bad flags, environment or files; nothing was requested
   130 interrupted (Ctrl-C or SIGTERM); output files were left as they were
 

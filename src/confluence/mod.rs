@@ -10,7 +10,7 @@
 //!
 //! Groups are the site's: the same ids as Jira's, so edges stitch to the same `user` and
 //! `group` records; a group Jira already emitted is not emitted again (see
-//! [`crate::collect::SeenGroups`]). Settings and the audit log need *Confluence Administrator*:
+//! [`crate::stitch::SeenGroups`]). Settings and the audit log need *Confluence Administrator*:
 //! a 403 there is a coverage record, never a failed run.
 
 mod wire;

@@ -465,3 +465,25 @@ async fn a_rejected_admin_key_names_the_admin_api() {
         other => panic!("expected Unauthorized, got {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_organisation_is_reported_and_the_site_still_collected() {
+    let tenant = start_org(org(Timestamp::now())).await;
+    let out = out();
+    let mut config = admin_config(&tenant, &out.path);
+    if let Some(access) = config.admin.as_mut() {
+        access.settings.org_id = Some("00000000-0000-4000-8000-000000000000".to_string());
+    }
+    let (outcome, _) = run(config).await;
+    let report = outcome.expect("a missing organisation does not fail the run");
+    assert_eq!(report.summary.problems, ["admin.orgs not_found (HTTP 404)"]);
+    let records = read_records(&out.path);
+    let orgs = coverage(&records, "admin.orgs");
+    assert!(text(orgs, "message").contains("ADMIN-404"), "{orgs}");
+    assert_eq!(
+        of_kind(&records, "user").len(),
+        tenant.dataset().users.len(),
+        "the site's users, unstitched"
+    );
+    assert!(of_kind(&records, "secret").is_empty());
+}
