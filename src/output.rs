@@ -52,7 +52,8 @@ enum Inner {
     },
     Csv {
         dir: PathBuf,
-        writers: BTreeMap<Kind, csv::Writer<NamedTempFile>>,
+        /// Each kind's file and its columns, computed once.
+        writers: BTreeMap<Kind, (csv::Writer<NamedTempFile>, Vec<String>)>,
     },
 }
 
@@ -86,10 +87,11 @@ impl Sink {
                 for kind in Kind::ALL {
                     let path = dir.join(format!("{}.csv", kind.plural()));
                     let mut writer = csv::Writer::from_writer(temp_beside(&path)?);
+                    let columns = kind.columns();
                     writer
-                        .write_record(kind.columns())
+                        .write_record(&columns)
                         .with_context(|| format!("cannot write to {}", dir.display()))?;
-                    writers.insert(kind, writer);
+                    writers.insert(kind, (writer, columns));
                 }
                 Inner::Csv {
                     dir: dir.clone(),
@@ -112,11 +114,11 @@ impl Sink {
             Inner::File { writer, .. } => write_line(writer, record),
             Inner::Csv { writers, .. } => {
                 let kind = record.kind();
-                let writer = writers
+                let (writer, columns) = writers
                     .get_mut(&kind)
                     .ok_or_else(|| WriteError::Other(anyhow!("no CSV file for {kind:?}")))?;
                 writer
-                    .write_record(csv_row(record, kind))
+                    .write_record(csv_row(record, columns))
                     .map_err(|e| classify(e.into()))
             }
         }
@@ -139,7 +141,7 @@ impl Sink {
                 persist(temp, &path)
             }
             Inner::Csv { dir, writers } => {
-                for (kind, writer) in writers {
+                for (kind, (writer, _)) in writers {
                     let path = dir.join(format!("{}.csv", kind.plural()));
                     let temp = writer
                         .into_inner()
@@ -188,9 +190,9 @@ fn classify(error: io::Error) -> WriteError {
 }
 
 /// A CSV row: the kind's scalar fields as text, lists as one JSON-encoded cell, null as empty.
-fn csv_row(record: &Record, kind: Kind) -> Vec<String> {
+fn csv_row(record: &Record, columns: &[String]) -> Vec<String> {
     let value = serde_json::to_value(record).unwrap_or_default();
-    kind.columns()
+    columns
         .iter()
         .map(|column| match value.get(column) {
             None | Some(serde_json::Value::Null) => String::new(),
@@ -248,8 +250,8 @@ mod tests {
 
     #[test]
     fn csv_rows_follow_the_kind_columns() {
-        let row = csv_row(&user("a1"), Kind::User);
         let columns = Kind::User.columns();
+        let row = csv_row(&user("a1"), &columns);
         assert_eq!(row.len(), columns.len());
         let cell = |name: &str| &row[columns.iter().position(|c| c == name).unwrap()];
         assert_eq!(cell("kind"), "user");
