@@ -30,7 +30,7 @@ use serde_json::{json, Value};
 
 use super::confluence_data::Space;
 use super::error::JiraError;
-use super::Site;
+use super::{Site, User};
 
 type SiteState = State<Arc<Site>>;
 type Params = Query<Vec<(String, String)>>;
@@ -118,11 +118,12 @@ fn number(params: &Params, name: &str, default: i64) -> Result<i64, ConfluenceEr
 
 /// One v1 page of `items`: `start` and `limit` as asked (limit clamped to the site's fixed
 /// limit), `_links.next` only when more remain.
-fn v1_page(
+fn v1_page<T>(
     site: &Site,
     path: &str,
     params: &Params,
-    items: Vec<Value>,
+    items: Vec<T>,
+    to_json: impl FnMut(T) -> Value,
     default_limit: i64,
     max_limit: Option<i64>,
 ) -> Result<Json<Value>, ConfluenceError> {
@@ -143,7 +144,13 @@ fn v1_page(
     let limit = limit.min(site.config.confluence.page_limit as i64).max(1) as usize;
     let start = start as usize;
     let total = items.len();
-    let results: Vec<Value> = items.into_iter().skip(start).take(limit).collect();
+    // Only the page's items become JSON: listings can be long.
+    let results: Vec<Value> = items
+        .into_iter()
+        .skip(start)
+        .take(limit)
+        .map(to_json)
+        .collect();
     let size = results.len();
     let mut links = json!({
         "base": format!("{}/wiki", site.base_url),
@@ -185,7 +192,7 @@ async fn groups(State(site): SiteState, params: Params) -> Result<Json<Value>, C
             })
         })
         .collect();
-    v1_page(&site, "/rest/api/group", &params, items, 200, None)
+    v1_page(&site, "/rest/api/group", &params, items, |v| v, 200, None)
 }
 
 async fn group_members(
@@ -199,31 +206,31 @@ async fn group_members(
             "No group found with the given id",
         ));
     };
-    let items = group
+    let items: Vec<&User> = group
         .members
         .iter()
         .filter_map(|id| site.data.user(id))
-        .map(|u| {
-            let mut user = json!({
-                "type": "known",
-                "accountId": u.account_id,
-                "accountType": u.account_type,
-                "publicName": u.display_name,
-                "displayName": u.display_name,
-                "timeZone": u.time_zone,
-                "isExternalCollaborator": false,
-                "isGuest": false,
-                "_links": {"self": format!("{}/wiki/rest/api/user?accountId={}", site.base_url, u.account_id)},
-            });
-            if let Some(email) = &u.email {
-                user["email"] = Value::from(email.clone());
-            }
-            user
-        })
         .collect();
+    let to_json = |u: &User| {
+        let mut user = json!({
+            "type": "known",
+            "accountId": u.account_id,
+            "accountType": u.account_type,
+            "publicName": u.display_name,
+            "displayName": u.display_name,
+            "timeZone": u.time_zone,
+            "isExternalCollaborator": false,
+            "isGuest": false,
+            "_links": {"self": format!("{}/wiki/rest/api/user?accountId={}", site.base_url, u.account_id)},
+        });
+        if let Some(email) = &u.email {
+            user["email"] = Value::from(email.clone());
+        }
+        user
+    };
     let path = format!("/rest/api/group/{group_id}/membersByGroupId");
     // "400 Returned if given limit is greater than 200".
-    v1_page(&site, &path, &params, items, 200, Some(200))
+    v1_page(&site, &path, &params, items, to_json, 200, Some(200))
 }
 
 async fn audit_retention(State(site): SiteState) -> Result<Json<Value>, ConfluenceError> {
@@ -262,7 +269,7 @@ async fn audit(State(site): SiteState, params: Params) -> Result<Json<Value>, Co
             })
         })
         .collect();
-    v1_page(&site, "/rest/api/audit", &params, items, 1000, None)
+    v1_page(&site, "/rest/api/audit", &params, items, |v| v, 1000, None)
 }
 
 // ---------------------------------------------------------------------------------------------

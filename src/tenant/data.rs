@@ -7,6 +7,8 @@
 //! tests can compare what a client collected against this ground truth. The HTTP shapes live in
 //! `jira.rs`; nothing here knows about the wire.
 
+use std::collections::HashMap;
+
 use super::org_data::{self, OrgData};
 use super::TenantConfig;
 
@@ -26,6 +28,19 @@ pub struct Dataset {
     pub confluence: super::confluence_data::ConfluenceData,
     /// The organization behind the Admin API, when the config has one.
     pub org: Option<OrgData>,
+    /// `users` by account id: handlers look accounts up per member and per page.
+    by_account: AccountIndex,
+}
+
+/// Positions in `Dataset::users` by account id. Derived data, so its `Debug` (whose order a
+/// `HashMap` does not fix) says only its size.
+#[derive(Clone, Default)]
+struct AccountIndex(HashMap<String, usize>);
+
+impl std::fmt::Debug for AccountIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AccountIndex({} accounts)", self.0.len())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -149,7 +164,7 @@ pub struct ApplicationRole {
 
 impl Dataset {
     pub fn user(&self, account_id: &str) -> Option<&User> {
-        self.users.iter().find(|u| u.account_id == account_id)
+        self.by_account.0.get(account_id).map(|&i| &self.users[i])
     }
 
     pub fn group_by_id(&self, group_id: &str) -> Option<&Group> {
@@ -182,8 +197,16 @@ impl Dataset {
             .org
             .as_ref()
             .map(|org| org_data::generate(org, &users, &groups));
+        let by_account = AccountIndex(
+            users
+                .iter()
+                .enumerate()
+                .map(|(i, u)| (u.account_id.clone(), i))
+                .collect(),
+        );
         Dataset {
             confluence,
+            by_account,
             users,
             groups,
             projects,

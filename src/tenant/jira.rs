@@ -166,6 +166,22 @@ struct PageBean<T> {
     values: Vec<T>,
 }
 
+impl<T> PageBean<T> {
+    /// The same page with its items converted: wire objects are built for one page only, not
+    /// for the whole listing.
+    fn map<U>(self, f: impl FnMut(T) -> U) -> PageBean<U> {
+        PageBean {
+            self_url: self.self_url,
+            next_page: self.next_page,
+            max_results: self.max_results,
+            start_at: self.start_at,
+            total: self.total,
+            is_last: self.is_last,
+            values: self.values.into_iter().map(f).collect(),
+        }
+    }
+}
+
 /// Where a page was asked for, so it can link to itself and to the next page with the same
 /// filters.
 struct PageLink<'a> {
@@ -636,19 +652,19 @@ async fn group_members(State(site): SiteState, params: Params) -> Result<Respons
     let include_inactive = params.flag("includeInactiveUsers", false)?;
     let start_at = params.start_at()?;
     let max_results = params.max_results(50, 50)?;
-    let members: Vec<UserWire> = group
+    let members: Vec<&data::User> = group
         .members
         .iter()
         .filter_map(|id| site.data.user(id))
         .filter(|u| include_inactive || u.active)
-        .map(|u| user_wire(&site.base_url, u))
         .collect();
     let link = PageLink {
         base_url: &site.base_url,
         path: "/rest/api/3/group/member",
         params: &params,
     };
-    Ok(Json(page(members, start_at, max_results, &link)).into_response())
+    let page = page(members, start_at, max_results, &link).map(|u| user_wire(&site.base_url, u));
+    Ok(Json(page).into_response())
 }
 
 /// `/project/search`, at most 100 per page ("If a value greater than 100 is provided, the
@@ -665,7 +681,7 @@ async fn projects(State(site): SiteState, params: Params) -> Result<Response, Ji
         .first("typeKey")
         .map(|t| t.split(',').map(str::trim).collect())
         .unwrap_or_default();
-    let values: Vec<ProjectWire> = site
+    let values: Vec<&Project> = site
         .data
         .projects
         .iter()
@@ -677,14 +693,14 @@ async fn projects(State(site): SiteState, params: Params) -> Result<Response, Ji
             })
         })
         .filter(|p| types.is_empty() || types.contains(&p.project_type_key.as_str()))
-        .map(|p| project_wire(&site, p, &expand))
         .collect();
     let link = PageLink {
         base_url: &site.base_url,
         path: "/rest/api/3/project/search",
         params: &params,
     };
-    Ok(Json(page(values, start_at, max_results, &link)).into_response())
+    let page = page(values, start_at, max_results, &link).map(|p| project_wire(&site, p, &expand));
+    Ok(Json(page).into_response())
 }
 
 /// Every project shows the same built-in avatar.
