@@ -14,6 +14,7 @@ mod cli;
 mod collect;
 mod confluence;
 mod schema;
+mod signals;
 mod spec;
 mod support;
 mod tenant;

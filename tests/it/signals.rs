@@ -1,0 +1,65 @@
+//! A run stopped by SIGTERM (cron's timeout, a service manager) or Ctrl-C: exit 130, the
+//! previous output file untouched, no temporary file left behind.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use atlassian_inventory::tenant::{Faults, TenantConfig};
+
+use crate::support::*;
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_leaves_the_previous_output_and_no_temp_file() {
+    // Every request answers 503, and the first backoff step is 30 to 60 s: the run is parked in
+    // its first retry wait when the signal comes.
+    let tenant = start(TenantConfig {
+        faults: Faults {
+            unavailable_every: 1,
+            ..Faults::default()
+        },
+        ..small()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("inventory.jsonl");
+    std::fs::write(&output, "yesterday's inventory\n").unwrap();
+    let child = Command::new(assert_cmd::cargo::cargo_bin("atlassian-inventory"))
+        .args(["collect", "--site", &tenant.url(), "--username", EMAIL])
+        .args(["--products", "jira", "--retry-base", "60"])
+        .args(["-o", output.to_str().unwrap()])
+        .env_remove("ATLASSIAN_SITE")
+        .env("ATLASSIAN_TOKEN", TOKEN)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // Wait (polling briefly) until the run has reached the site and is waiting to retry.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tenant.requests().len() < 3 {
+        assert!(Instant::now() < deadline, "the run never reached the site");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let outcome = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+
+    assert_eq!(outcome.status.code(), Some(130));
+    let stderr = String::from_utf8_lossy(&outcome.stderr);
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&output).unwrap(),
+        "yesterday's inventory\n"
+    );
+    let files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(files.len(), 1, "no temporary file left: {files:?}");
+}
