@@ -26,6 +26,10 @@ pub struct Dataset {
     pub confluence: super::confluence_data::ConfluenceData,
     /// The organization behind the Admin API, when the config has one.
     pub org: Option<OrgData>,
+    /// The Assets workspace, over the same accounts and groups.
+    pub assets: super::assets_data::AssetsData,
+    /// JSM's desks (the service-desk projects), customers and organisations.
+    pub jsm: super::jsm_data::JsmData,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -182,7 +186,11 @@ impl Dataset {
             .org
             .as_ref()
             .map(|org| org_data::generate(org, &users, &groups));
+        let assets = super::assets_data::generate(&config.assets, &users, &groups);
+        let jsm = super::jsm_data::generate(&config.jsm, &users, &projects);
         Dataset {
+            assets,
+            jsm,
             confluence,
             users,
             groups,

@@ -75,7 +75,7 @@ pub(super) fn auth_scheme(headers: &HeaderMap) -> &'static str {
 
 /// `Authorization: Basic base64(email:token)` with the configured pair. The only place the
 /// token is exposed.
-fn authenticated(site: &Site, headers: &HeaderMap) -> bool {
+pub(super) fn authenticated(site: &Site, headers: &HeaderMap) -> bool {
     let Some(encoded) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
