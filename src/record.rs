@@ -13,6 +13,9 @@
 use serde::Serialize;
 
 /// One normalized record. Serialized with an internal `kind` tag.
+// Records are built, sent over the channel and written one at a time, never stored in bulk:
+// boxing the large variants would cost an allocation each and buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Record {

@@ -326,15 +326,13 @@ enum ObjectPager {
 }
 
 impl Pager for ObjectPager {
-    fn next<T: serde::de::DeserializeOwned + Send>(
+    async fn next<T: serde::de::DeserializeOwned + Send>(
         &mut self,
         client: &Client,
-    ) -> impl std::future::Future<Output = Result<Option<Vec<T>>, ApiError>> + Send {
-        async move {
-            match self {
-                ObjectPager::Aql(pager) => pager.next(client).await,
-                ObjectPager::List(pager) => pager.next(client).await,
-            }
+    ) -> Result<Option<Vec<T>>, ApiError> {
+        match self {
+            ObjectPager::Aql(pager) => pager.next(client).await,
+            ObjectPager::List(pager) => pager.next(client).await,
         }
     }
 }

@@ -137,20 +137,19 @@ fn workspace_page(site: &Site, path: &str, params: &[(String, String)]) -> Respo
     paged(site, path, params, items, site.config.jsm.page_limit)
 }
 
-/// The workspace in the path must be the site's.
-fn check_workspace(site: &Site, workspace: &str) -> Result<(), Response> {
-    if site.config.assets.enabled && workspace == site.data.assets.workspace_id {
-        Ok(())
-    } else {
-        Err(assets_error(
+/// The 404 for a workspace in the path that is not the site's.
+fn unknown_workspace(site: &Site, workspace: &str) -> Option<Response> {
+    let known = site.config.assets.enabled && workspace == site.data.assets.workspace_id;
+    (!known).then(|| {
+        assets_error(
             StatusCode::NOT_FOUND,
             &format!("Workspace {workspace} not found"),
-        ))
-    }
+        )
+    })
 }
 
 async fn schemas(State(site): SiteState, Path(workspace): Path<String>) -> Response {
-    if let Err(response) = check_workspace(&site, &workspace) {
+    if let Some(response) = unknown_workspace(&site, &workspace) {
         return response;
     }
     let data = &site.data.assets;
@@ -212,7 +211,7 @@ async fn object_types(
     State(site): SiteState,
     Path((workspace, id)): Path<(String, String)>,
 ) -> Response {
-    if let Err(response) = check_workspace(&site, &workspace) {
+    if let Some(response) = unknown_workspace(&site, &workspace) {
         return response;
     }
     let data = &site.data.assets;
@@ -235,7 +234,7 @@ async fn attributes(
     State(site): SiteState,
     Path((workspace, id)): Path<(String, String)>,
 ) -> Response {
-    if let Err(response) = check_workspace(&site, &workspace) {
+    if let Some(response) = unknown_workspace(&site, &workspace) {
         return response;
     }
     let Some(t) = site.data.assets.types.iter().find(|t| t.id == id) else {
@@ -285,14 +284,16 @@ async fn attributes(
     Json(list).into_response()
 }
 
+type Filter<'a> = Box<dyn Fn(&AssetsObject) -> bool + 'a>;
+
 /// The objects an AQL query selects, or the 400 an invalid query gets.
-fn select<'a>(site: &'a Site, aql: &str) -> Result<Vec<&'a AssetsObject>, Response> {
+fn select<'a>(site: &'a Site, aql: &str) -> Result<Vec<&'a AssetsObject>, Box<Response>> {
     let data = &site.data.assets;
-    let mut filters: Vec<Box<dyn Fn(&AssetsObject) -> bool + '_>> = Vec::new();
+    let mut filters: Vec<Filter> = Vec::new();
     for clause in aql.split(" AND ") {
         let clause = clause.trim().trim_start_matches('(').trim_end_matches(')');
         let Some((field, value)) = clause.split_once('=') else {
-            return Err(bad_aql(aql));
+            return Err(Box::new(bad_aql(aql)));
         };
         let value = value.trim().trim_matches('"').to_string();
         match field.trim() {
@@ -307,7 +308,7 @@ fn select<'a>(site: &'a Site, aql: &str) -> Result<Vec<&'a AssetsObject>, Respon
                     .collect();
                 filters.push(Box::new(move |o| ids.contains(&o.type_id.as_str())));
             }
-            _ => return Err(bad_aql(aql)),
+            _ => return Err(Box::new(bad_aql(aql))),
         }
     }
     Ok(data
@@ -338,7 +339,7 @@ async fn aql(
     Query(params): Params,
     body: Bytes,
 ) -> Response {
-    if let Err(response) = check_workspace(&site, &workspace) {
+    if let Some(response) = unknown_workspace(&site, &workspace) {
         return response;
     }
     if site.config.assets.legacy_only {
@@ -352,7 +353,7 @@ async fn aql(
     };
     let selected = match select(&site, &query) {
         Ok(selected) => selected,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let start = number(&params, "startAt", 0);
     let max = number(&params, "maxResults", 25).clamp(1, site.config.assets.page_limit.max(1));
@@ -385,7 +386,7 @@ async fn aql_objects(
     Path(workspace): Path<String>,
     Query(params): Params,
 ) -> Response {
-    if let Err(response) = check_workspace(&site, &workspace) {
+    if let Some(response) = unknown_workspace(&site, &workspace) {
         return response;
     }
     let Some((_, query)) = params.iter().find(|(k, _)| k == "qlQuery") else {
@@ -393,7 +394,7 @@ async fn aql_objects(
     };
     let selected = match select(&site, query) {
         Ok(selected) => selected,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let page_number = number(&params, "page", 1).max(1);
     let per_page =

@@ -59,17 +59,15 @@ pub(super) fn paged(
     items: Vec<Value>,
     page_limit: usize,
 ) -> Response {
-    let number = |name: &str, default: usize| -> Result<usize, Response> {
+    let number = |name: &str, default: usize| -> Result<usize, String> {
         match params.iter().find(|(k, _)| k == name) {
             None => Ok(default),
-            Some((_, raw)) => raw
-                .parse()
-                .map_err(|_| error(StatusCode::BAD_REQUEST, &format!("{name} is not a number."))),
+            Some((_, raw)) => raw.parse().map_err(|_| format!("{name} is not a number.")),
         }
     };
     let (start, limit) = match (number("start", 0), number("limit", 50)) {
         (Ok(start), Ok(limit)) => (start, limit.clamp(1, page_limit.max(1))),
-        (Err(response), _) | (_, Err(response)) => return response,
+        (Err(message), _) | (_, Err(message)) => return error(StatusCode::BAD_REQUEST, &message),
     };
     let total = items.len();
     let values: Vec<Value> = items.into_iter().skip(start).take(limit).collect();
