@@ -755,77 +755,30 @@ pub trait Pager: Send {
     ) -> impl Future<Output = Result<Option<Vec<T>>, ApiError>> + Send;
 }
 
-impl Pager for PageBeanPager {
-    fn next<T: DeserializeOwned + Send>(
-        &mut self,
-        client: &Client,
-    ) -> impl Future<Output = Result<Option<Vec<T>>, ApiError>> + Send {
-        self.fetch(client)
-    }
+/// Every pager's `next` is its own `fetch`.
+macro_rules! pagers {
+    ($($pager:ty),+) => {$(
+        impl Pager for $pager {
+            fn next<T: DeserializeOwned + Send>(
+                &mut self,
+                client: &Client,
+            ) -> impl Future<Output = Result<Option<Vec<T>>, ApiError>> + Send {
+                self.fetch(client)
+            }
+        }
+    )+};
 }
 
-impl Pager for OffsetPager {
-    fn next<T: DeserializeOwned + Send>(
-        &mut self,
-        client: &Client,
-    ) -> impl Future<Output = Result<Option<Vec<T>>, ApiError>> + Send {
-        self.fetch(client)
-    }
-}
-
-impl Pager for V1Pager {
-    fn next<T: DeserializeOwned + Send>(
-        &mut self,
-        client: &Client,
-    ) -> impl Future<Output = Result<Option<Vec<T>>, ApiError>> + Send {
-        self.fetch(client)
-    }
-}
-
-impl Pager for LinkPager {
-    fn next<T: DeserializeOwned + Send>(
-        &mut self,
-        client: &Client,
-    ) -> impl Future<Output = Result<Option<Vec<T>>, ApiError>> + Send {
-        self.fetch(client)
-    }
-}
-
-impl Pager for CursorPager {
-    fn next<T: DeserializeOwned + Send>(
-        &mut self,
-        client: &Client,
-    ) -> impl Future<Output = Result<Option<Vec<T>>, ApiError>> + Send {
-        self.fetch(client)
-    }
-}
-
-impl Pager for JsmPager {
-    fn next<T: DeserializeOwned + Send>(
-        &mut self,
-        client: &Client,
-    ) -> impl Future<Output = Result<Option<Vec<T>>, ApiError>> + Send {
-        self.fetch(client)
-    }
-}
-
-impl Pager for AqlPager {
-    fn next<T: DeserializeOwned + Send>(
-        &mut self,
-        client: &Client,
-    ) -> impl Future<Output = Result<Option<Vec<T>>, ApiError>> + Send {
-        self.fetch(client)
-    }
-}
-
-impl Pager for ObjectListPager {
-    fn next<T: DeserializeOwned + Send>(
-        &mut self,
-        client: &Client,
-    ) -> impl Future<Output = Result<Option<Vec<T>>, ApiError>> + Send {
-        self.fetch(client)
-    }
-}
+pagers!(
+    PageBeanPager,
+    OffsetPager,
+    V1Pager,
+    LinkPager,
+    CursorPager,
+    JsmPager,
+    AqlPager,
+    ObjectListPager
+);
 
 /// The listing's own query plus `startAt` and `maxResults`.
 fn offset_query<'a>(

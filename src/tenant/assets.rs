@@ -31,9 +31,9 @@ use axum::{Json, Router};
 use serde_json::{json, Value as Json_};
 
 use super::assets_data::{AssetsObject, AssetsType, AttributeKind, Value, STATUSES};
-use super::gate::{auth_scheme, authenticated, record};
+use super::gate::{authenticated, Seen};
 use super::jsm::{error, paged};
-use super::{Host, LoggedRequest, Site};
+use super::{Host, Site};
 
 type SiteState = State<Arc<Site>>;
 type Params = Query<Vec<(String, String)>>;
@@ -69,10 +69,7 @@ pub(super) fn api_routes() -> Router<Arc<Site>> {
 
 /// Basic auth with the site's credentials, then the injected 429; then the log.
 pub(super) async fn gate(State(site): SiteState, request: Request, next: Next) -> Response {
-    let method = request.method().to_string();
-    let path = request.uri().path().to_string();
-    let query = request.uri().query().unwrap_or_default().to_string();
-    let auth = auth_scheme(request.headers());
+    let seen = Seen::of(&request);
     let response = if !authenticated(&site, request.headers()) {
         assets_error(StatusCode::UNAUTHORIZED, "Unauthorized")
     } else if rate_limited(&site) {
@@ -81,18 +78,7 @@ pub(super) async fn gate(State(site): SiteState, request: Request, next: Next) -
     } else {
         next.run(request).await
     };
-    let status = response.status().as_u16();
-    record(
-        &site,
-        LoggedRequest {
-            host: Host::Api,
-            method,
-            path,
-            query,
-            auth,
-            status,
-        },
-    );
+    seen.record(&site, Host::Api, response.status().as_u16());
     response
 }
 
