@@ -73,6 +73,7 @@ async fn main() -> anyhow::Result<()> {
                 stale_days: 90,
             },
         }),
+        aql: None,
         progress: false,
         verbosity: Verbosity::Quiet,
     };

@@ -77,8 +77,7 @@ pub struct CollectArgs {
     pub token_file: Option<PathBuf>,
 
     /// Products to collect, comma-separated: jira,assets,jsm,confluence,admin [default: all;
-    /// admin when an Admin API key is given]. This version collects jira, confluence and admin; the others
-    /// are reported as not implemented in the coverage records.
+    /// admin when an Admin API key is given].
     #[arg(long, value_name = "LIST")]
     pub products: Option<String>,
 
@@ -119,6 +118,11 @@ pub struct CollectArgs {
     /// (2026-11-01T00:00:00Z). A nightly cron with --since 24h reads only what is new.
     #[arg(long, value_name = "DURATION|TIME", default_value = "24h")]
     pub since: String,
+
+    /// Collect only the Assets objects this AQL query matches (default: every object). It is
+    /// combined with each object type, e.g. --aql 'objectSchemaId = 3'.
+    #[arg(long, value_name = "QUERY")]
+    pub aql: Option<String>,
 
     /// Run against the built-in simulated tenant (no credentials needed).
     #[arg(long, conflicts_with = "token_file")]
@@ -245,6 +249,7 @@ impl CollectArgs {
             api_url,
             since,
             admin,
+            aql: self.aql.filter(|aql| !aql.trim().is_empty()),
             progress: verbosity == Verbosity::Normal && std::io::stderr().is_terminal(),
             verbosity,
         })

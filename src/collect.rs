@@ -23,7 +23,7 @@ use crate::http::{ApiError, Auth, Client};
 use crate::output::{self, Sink, WriteError};
 use crate::progress::Progress;
 use crate::record::{Account, Namespace, Record, User};
-use crate::stitch::{SeenGroups, Shared, Side, SiteDone, Stitcher};
+use crate::stitch::{SeenGroups, Shared, Side, SiteDone, SiteUsers, Stitcher};
 use crate::summary::Summary;
 use crate::tenant::{OrgConfig, Tenant, TenantConfig};
 
@@ -202,6 +202,17 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Rep
         }
         _ => None,
     };
+    // Assets lives on the gateway (`--api-url`) and takes the site's own Basic credentials;
+    // the Admin key never goes there.
+    let assets = match &endpoints.site {
+        Some((_, auth)) if config.products.contains(&Product::Assets) => {
+            Some(crate::assets::Gateway {
+                client: client_for(&endpoints.api_url, auth.clone())?,
+                aql: config.aql.clone(),
+            })
+        }
+        _ => None,
+    };
     let Some(client) = site_client
         .clone()
         .or_else(|| admin_client.as_ref().map(|(c, _)| c.clone()))
@@ -224,6 +235,7 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Rep
     let shared = Arc::new(Shared {
         stitcher: (jira_on && admin_client.is_some()).then(Stitcher::default),
         site_done: SiteDone::default(),
+        site_users: SiteUsers::default(),
     });
     let ctx = Ctx {
         client,
@@ -261,7 +273,11 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Rep
         if let Some(account) = site_account {
             ctx.out.emit(Record::Account(account)).await?;
         }
-        collect_products(&ctx, site_on, admin.as_ref(), &config.products).await
+        let site = Site {
+            on: site_on,
+            assets: assets.as_ref(),
+        };
+        collect_products(&ctx, site, admin.as_ref(), &config.products).await
     };
     let outcome = tokio::select! {
         outcome = work => Some(outcome),
@@ -349,36 +365,48 @@ impl Endpoints {
     }
 }
 
+/// The site side of a run: whether a site was given, and the Assets gateway when Assets is
+/// selected.
+struct Site<'a> {
+    on: bool,
+    assets: Option<&'a crate::assets::Gateway>,
+}
+
 async fn collect_products(
     ctx: &Ctx,
-    site_on: bool,
+    site: Site<'_>,
     admin: Option<&(Ctx, crate::admin::AdminSettings)>,
     products: &[Product],
 ) -> Result<(), Abort> {
+    let site_on = site.on;
     for product in products {
         let coverage = match product {
-            Product::Jira | Product::Confluence if site_on => continue,
-            Product::Jira | Product::Confluence => {
-                coverage::not_configured(&ctx.ns, product.name(), "no site given")
-            }
             Product::Admin if admin.is_some() => continue,
             Product::Admin => coverage::not_configured(
                 &ctx.ns,
                 product.name(),
                 "no Org Admin API key (set ATLASSIAN_ADMIN_API_KEY or --admin-api-key-file)",
             ),
-            other => coverage::not_implemented(&ctx.ns, other.name()),
+            _ if site_on => continue,
+            site_product => coverage::not_configured(&ctx.ns, site_product.name(), "no site given"),
         };
         ctx.out.emit(Record::Coverage(coverage)).await?;
     }
-    // The site's products run one after the other, so the first to list a group emits it;
-    // the Admin directory runs beside them and adds what they did not report once they are done.
+    // The site's products run one after the other, so the first to list a group (or an
+    // account, for JSM) emits it; the Admin directory runs beside them and adds what they did
+    // not report once they are done.
     let site = async {
         if site_on && products.contains(&Product::Jira) {
             crate::jira::collect(ctx).await?;
         }
         if site_on && products.contains(&Product::Confluence) {
             crate::confluence::collect(ctx).await?;
+        }
+        if let Some(gateway) = site.assets.filter(|_| site_on) {
+            crate::assets::collect(ctx, gateway).await?;
+        }
+        if site_on && products.contains(&Product::Jsm) {
+            crate::jsm::collect(ctx).await?;
         }
         ctx.shared.site_done.finish();
         Ok(())

@@ -23,6 +23,8 @@ pub struct Config {
     pub since: Timestamp,
     /// The Org Admin API key and settings, when given.
     pub admin: Option<AdminAccess>,
+    /// Narrows the Assets objects collected (`--aql`); every object when `None`.
+    pub aql: Option<String>,
     /// Draw a progress spinner on stderr.
     pub progress: bool,
     pub verbosity: Verbosity,

@@ -28,10 +28,16 @@ pub mod status {
     pub const FAILED: &str = "failed";
     pub const NOT_IMPLEMENTED: &str = "not_implemented";
     pub const NOT_CONFIGURED: &str = "not_configured";
+    /// The site does not have the product (no Assets workspace): nothing to collect, and
+    /// nothing missed.
+    pub const NOT_LICENSED: &str = "not_licensed";
 
     /// Statuses that make a run partial.
     pub fn is_problem(status: &str) -> bool {
-        !matches!(status, COLLECTED | NOT_IMPLEMENTED | NOT_CONFIGURED)
+        !matches!(
+            status,
+            COLLECTED | NOT_IMPLEMENTED | NOT_CONFIGURED | NOT_LICENSED
+        )
     }
 }
 
@@ -145,6 +151,19 @@ impl Tally {
     }
 }
 
+/// The coverage record of a family whose product the site does not have: `why` says how that
+/// was found out.
+pub fn not_licensed(ns: &Namespace, tally: &Tally, why: &str) -> Coverage {
+    Coverage {
+        status: status::NOT_LICENSED.to_string(),
+        http_status: None,
+        failures: 0,
+        missing_permission: None,
+        message: Some(why.to_string()),
+        ..tally.coverage(ns)
+    }
+}
+
 /// The coverage record of a product selected by default but lacking its credentials.
 pub fn not_configured(ns: &Namespace, product: &str, how: &str) -> Coverage {
     Coverage {
@@ -254,6 +273,7 @@ mod tests {
     fn problems_are_what_makes_a_run_partial() {
         assert!(!status::is_problem(status::COLLECTED));
         assert!(!status::is_problem(status::NOT_IMPLEMENTED));
+        assert!(!status::is_problem(status::NOT_LICENSED));
         for s in [
             status::PARTIAL,
             status::FORBIDDEN,

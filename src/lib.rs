@@ -10,14 +10,16 @@
 //!   ([`output`]) streams them out, [`summary`] and [`coverage`] say what was and was not seen.
 //! - [`http`] owns every request to Atlassian: credentials, retries and `Retry-After`,
 //!   concurrency, response limits and pagination ([`http::page`]).
-//! - [`jira`] (the Jira platform), [`confluence`] and [`admin`] (the Org Admin API) are
-//!   products: one function per resource. Later products (Assets, JSM) get a module each.
+//! - [`jira`] (the Jira platform), [`assets`] (the JSM CMDB, on the api.atlassian.com gateway),
+//!   [`jsm`] (Jira Service Management), [`confluence`] and [`admin`] (the Org Admin API) are
+//!   products: one function per resource.
 //! - [`record`] is the record schema, the product's public interface; [`stitch`] joins what
 //!   several products report about the same user or group.
 //! - [`tenant`] is the simulated Atlassian tenant on loopback that `--demo`, the tests and the
 //!   benchmark run the real collector against.
 
 pub mod admin;
+pub mod assets;
 pub mod cli;
 pub mod collect;
 pub mod config;
@@ -25,6 +27,7 @@ pub mod confluence;
 pub mod coverage;
 pub mod http;
 pub mod jira;
+pub mod jsm;
 pub mod logging;
 pub mod output;
 pub mod progress;

@@ -13,6 +13,9 @@
 use serde::Serialize;
 
 /// One normalized record. Serialized with an internal `kind` tag.
+// Records are built, sent over the channel and written one at a time, never stored in bulk:
+// boxing the large variants would cost an allocation each and buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Record {
@@ -313,7 +316,8 @@ pub struct Setting {
 }
 
 /// Something people are given access to: a Jira project, a permission scheme, a Confluence
-/// space.
+/// space, a product licence, a JSM service desk; or an asset of the Assets CMDB (an object, its
+/// type and schema).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Resource {
     pub id: String,
@@ -341,8 +345,24 @@ pub struct Resource {
     pub active_users_90d: Option<u64>,
     /// Confluence spaces: `global`, `collaboration`, `knowledge_base` or `personal`.
     pub space_type: Option<String>,
-    /// Confluence spaces: `current` or `archived`.
+    /// Confluence spaces: `current` or `archived`; Assets objects: the value of their status
+    /// attribute.
     pub status: Option<String>,
+    /// JSM service desks: the Jira project behind the desk (`{site}/jira/project/{project_id}`).
+    pub project_id: Option<String>,
+    /// Assets: the workspace, the object schema and the object type.
+    pub workspace_id: Option<String>,
+    pub schema_id: Option<String>,
+    pub object_type_id: Option<String>,
+    pub object_type: Option<String>,
+    /// Assets: when the object (or type, or schema) was created and last updated.
+    pub created: Option<String>,
+    pub updated: Option<String>,
+    /// Assets objects: the account id in the first user attribute that has one (the owner).
+    pub owner_account_id: Option<String>,
+    /// Assets objects: every attribute by name, `{"type": …, "values": [{"value": …, "display":
+    /// …, "user_id"|"group_name"|"object_id"|"status_id": …}]}`.
+    pub attributes: Option<serde_json::Value>,
 }
 
 /// A credential that exists in the organisation: an API token, an Admin API key, a service
@@ -411,7 +431,8 @@ pub struct Coverage {
     pub family: String,
     /// The endpoints the family calls.
     pub endpoints: Vec<String>,
-    /// `collected`, `partial`, `forbidden`, `not_found`, `failed` or `not_implemented`.
+    /// `collected`, `partial`, `forbidden`, `not_found`, `failed`, `not_implemented`,
+    /// `not_configured` or `not_licensed`.
     pub status: String,
     /// The HTTP status of the first failed request, if any.
     pub http_status: Option<u16>,
@@ -513,6 +534,21 @@ impl Namespace {
             "{}/confluence/site-permission/{principal}/{operation}",
             self.host
         )
+    }
+
+    /// Assets: a workspace's schema, object type or object, by Atlassian's ids.
+    pub fn assets(&self, workspace_id: &str, what: &str, id: &str) -> String {
+        format!("{}/assets/{workspace_id}/{what}/{id}", self.host)
+    }
+
+    pub fn service_desk(&self, service_desk_id: &str) -> String {
+        format!("{}/jsm/service-desk/{service_desk_id}", self.host)
+    }
+
+    /// JSM customer organisations: their ids are not site group ids, so they get their own
+    /// namespace.
+    pub fn jsm_organization(&self, organization_id: &str) -> String {
+        format!("{}/jsm/organization/{organization_id}", self.host)
     }
 
     pub fn setting(&self, source: &str, key: &str) -> String {

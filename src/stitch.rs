@@ -9,6 +9,9 @@
 //!   complete member lists were emitted; the site's products run one after the other, and the
 //!   Admin directory waits for them ([`SiteDone`]) before adding what they did not report. The
 //!   result is the same on every run, whatever order responses arrive in.
+//! - JSM customers: Jira's users/search lists customer accounts too. [`SiteUsers`] keeps the
+//!   account ids Jira emitted; JSM, which runs after Jira, emits a `user` record only for a
+//!   customer not among them (portal-only accounts users/search did not return), once.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -120,6 +123,19 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Account ids already emitted as `user` records by a site product (Jira first, then JSM).
+#[derive(Debug, Default)]
+pub struct SiteUsers {
+    emitted: Mutex<HashSet<String>>,
+}
+
+impl SiteUsers {
+    /// True the first time `account_id` is offered: emit its record then, and only then.
+    pub fn first_sight(&self, account_id: &str) -> bool {
+        lock(&self.emitted).insert(account_id.to_string())
+    }
+}
+
 /// Signals that the site's products are done, so [`SeenGroups`] is final for the site.
 #[derive(Debug)]
 pub struct SiteDone {
@@ -153,6 +169,8 @@ pub struct Shared {
     /// Present when both the site and the Admin directory report users.
     pub stitcher: Option<Stitcher>,
     pub site_done: SiteDone,
+    /// Accounts the site's products emitted, so JSM does not repeat Jira's.
+    pub site_users: SiteUsers,
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 - `jira`: fixtures/spec/jira-platform-subset.json from the Jira platform spec;
 - `confluence-v1`, `confluence-v2`: fixtures/spec/confluence-v1-subset.json and
   confluence-v2-subset.json (v2 paths are relative to /wiki/api/v2, as in its spec);
+- `jsm`: fixtures/spec/jsm-subset.json from the Jira Service Management spec;
 - `admin`: fixtures/spec/admin-organization-subset.json from the Admin organization spec (its
   paths lack the `/admin` prefix: the spec's server base is https://api.atlassian.com/admin).
 
@@ -60,6 +61,15 @@ CONFLUENCE_V1_SERVED = [
     ("get", "/wiki/rest/api/audit/retention"),
     ("get", "/wiki/rest/api/audit"),
 ]
+# Keep in step with src/tenant/jsm.rs and the workspace discovery in src/tenant/assets.rs.
+JSM_SERVED = [
+    ("get", "/rest/servicedeskapi/assets/workspace"),
+    ("get", "/rest/servicedeskapi/insight/workspace"),
+    ("get", "/rest/servicedeskapi/servicedesk"),
+    ("get", "/rest/servicedeskapi/servicedesk/{serviceDeskId}/customer"),
+    ("get", "/rest/servicedeskapi/organization"),
+    ("get", "/rest/servicedeskapi/organization/{organizationId}/user"),
+]
 CONFLUENCE_V2_SERVED = [("get", "/spaces"), ("get", "/spaces/{id}/permissions")]
 
 SUBSETS = {
@@ -69,6 +79,7 @@ SUBSETS = {
                       CONFLUENCE_V1_SERVED, []),
     "confluence-v2": ("confluence-v2-openapi-v2.v3.json", "confluence-v2-subset.json",
                       CONFLUENCE_V2_SERVED, []),
+    "jsm": ("jira-service-management-swagger.v3.json", "jsm-subset.json", JSM_SERVED, []),
     "admin": ("admin-organization-swagger.v3.json", "admin-organization-subset.json",
               ADMIN_SERVED, ["ApplicationError", "Errors.ApplicationErrors.Model", "ProxyError"]),
 }

@@ -1,6 +1,7 @@
 //! Everything about talking to Atlassian: base URL, credentials, timeouts, concurrency, retries,
 //! `Retry-After`, response size limits and pagination. Product modules call [`Client::get`] (or
-//! [`Client::get_as`], [`Client::get_linked`], [`Client::post_json`]) and the pagers in [`page`];
+//! [`Client::get_as`], [`Client::get_with`], [`Client::get_linked`], [`Client::post_json`],
+//! [`Client::post_json_query`]) and the pagers in [`page`];
 //! they never build raw requests. Every method goes through the same retry loop.
 //!
 //! Secrets: the API token lives in a [`SecretString`] and is exposed in exactly one place,
@@ -285,6 +286,22 @@ impl Client {
         request.decode(&body)
     }
 
+    /// GET `path` with extra request headers: JSM's experimental operations answer 412 unless
+    /// the request carries `X-ExperimentalApi: opt-in`.
+    pub async fn get_with<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        headers: &'static [(&'static str, &'static str)],
+    ) -> Result<T, ApiError> {
+        let request = Request {
+            headers,
+            ..Request::get(self.url(path, query))
+        };
+        let (body, _) = self.send(&request).await?;
+        request.decode(&body)
+    }
+
     /// GET an absolute URL on this site (a pager's next link, see [`Client::resolve`]) and
     /// decode the body; also returns the `Link` header, where Confluence v2 puts the next page.
     pub async fn get_linked<T: DeserializeOwned>(
@@ -303,10 +320,22 @@ impl Client {
         path: &str,
         body: &serde_json::Value,
     ) -> Result<T, ApiError> {
+        self.post_json_query(path, &[], body).await
+    }
+
+    /// POST a JSON body to `path` with query parameters: the Assets AQL search takes its page
+    /// in the query (`startAt`, `maxResults`) and its query in the body. A read, retried like
+    /// a GET.
+    pub async fn post_json_query<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        body: &serde_json::Value,
+    ) -> Result<T, ApiError> {
         let request = Request {
             method: Method::POST,
             body: Some(body.to_string().into_bytes()),
-            ..Request::get(self.url(path, &[]))
+            ..Request::get(self.url(path, query))
         };
         let (answer, _) = self.send(&request).await?;
         request.decode(&answer)
@@ -369,6 +398,9 @@ impl Client {
             .auth
             .apply(self.http.request(request.method.clone(), url.clone()))
             .header(ACCEPT, request.accept);
+        for (name, value) in request.headers {
+            builder = builder.header(*name, *value);
+        }
         if let Some(body) = &request.body {
             builder = builder
                 .header(CONTENT_TYPE, "application/json")
@@ -424,6 +456,8 @@ struct Request {
     method: Method,
     url: Url,
     accept: &'static str,
+    /// Extra headers, never credentials (those are added by [`Auth::apply`] only).
+    headers: &'static [(&'static str, &'static str)],
     body: Option<Vec<u8>>,
 }
 
@@ -433,6 +467,7 @@ impl Request {
             method: Method::GET,
             url,
             accept: "application/json",
+            headers: &[],
             body: None,
         }
     }

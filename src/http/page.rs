@@ -11,6 +11,13 @@
 //!   (REFERENCE §0.2, AX-241). A cursor seen twice ends the listing with an error.
 //! - [`LinkPager`]: Confluence REST v2's opaque cursor, carried by a relative next link in
 //!   `_links.next` or in the `Link` header; a cursor that repeats is an error.
+//! - [`JsmPager`]: Jira Service Management's `PagedDTO*` (`start`/`limit`/`size`/`isLastPage`/
+//!   `values`).
+//! - [`AqlPager`]: the Assets AQL search, `POST …/object/aql?startAt=…&maxResults=…` with the
+//!   query in the body; ends on `isLast` (`total` is optional, REFERENCE §3.1).
+//! - [`ObjectListPager`]: the older Assets listings (`GET …/aql/objects` and the Data Center
+//!   ones), 1-based `page` and `resultPerPage`, ending on `pageNumber >= pageSize` or
+//!   `toIndex >= totalFilterCount` (REFERENCE §3.3).
 //!
 //! The offset pagers advance `startAt` by the number of items *received*, not requested: Jira clamps
 //! `maxResults` to a per-endpoint limit (it echoes the clamped value, but a bare array cannot), and
@@ -482,6 +489,261 @@ fn next_step(client: &Client, token: &str) -> Result<Next, String> {
     }
 }
 
+/// Jira Service Management's `PagedDTO*` envelope (`_links` and `_expands` are ignored).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PagedDto<T> {
+    pub start: Option<i64>,
+    pub limit: Option<i64>,
+    pub size: Option<i64>,
+    pub is_last_page: Option<bool>,
+    #[serde(default = "Vec::new")]
+    pub values: Vec<T>,
+}
+
+impl<T> PagedDto<T> {
+    /// Where the page after this one starts, given where this one was asked to start; `None`
+    /// at the end. JSM caps `limit` per operation ("the first page shows `size` less than
+    /// `limit` and `isLastPage` false"), so the next start is by the items received.
+    pub fn next_start(&self, requested: i64) -> Result<Option<i64>, String> {
+        if let Some(start) = self.start {
+            if start != requested {
+                return Err(format!(
+                    "asked for start={requested}, the server answered start={start}"
+                ));
+            }
+        }
+        let received = self.values.len() as i64;
+        match self.is_last_page {
+            Some(true) => Ok(None),
+            Some(false) if received == 0 => Err(format!(
+                "empty page at start={requested} that says it is not the last"
+            )),
+            // Without `isLastPage` the listing ends on its first empty page.
+            Some(false) | None if received > 0 => Ok(Some(requested + received)),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Walks a JSM listing with `start` and `limit`.
+#[derive(Debug)]
+pub struct JsmPager {
+    path: String,
+    query: Vec<(&'static str, String)>,
+    page_size: u32,
+    headers: &'static [(&'static str, &'static str)],
+    next: Option<i64>,
+}
+
+impl JsmPager {
+    pub fn new(
+        path: impl Into<String>,
+        query: Vec<(&'static str, String)>,
+        page_size: u32,
+    ) -> Self {
+        JsmPager {
+            path: path.into(),
+            query,
+            page_size,
+            headers: &[],
+            next: Some(0),
+        }
+    }
+
+    /// Sends `headers` with every page (`X-ExperimentalApi: opt-in` for experimental
+    /// operations).
+    pub fn with_headers(mut self, headers: &'static [(&'static str, &'static str)]) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    async fn fetch<T: DeserializeOwned + Send>(
+        &mut self,
+        client: &Client,
+    ) -> Result<Option<Vec<T>>, ApiError> {
+        let Some(start) = self.next else {
+            return Ok(None);
+        };
+        let mut query: Vec<(&str, String)> =
+            self.query.iter().map(|(k, v)| (*k, v.clone())).collect();
+        query.push(("start", start.to_string()));
+        query.push(("limit", self.page_size.to_string()));
+        let page: PagedDto<T> = client.get_with(&self.path, &query, self.headers).await?;
+        self.next = page.next_start(start).map_err(|reason| {
+            ApiError::pagination("GET", client.url(&self.path, &query).as_str(), reason)
+        })?;
+        Ok(Some(page.values))
+    }
+}
+
+/// The Assets AQL search result (`ObjectListInclTypeAttributesEntryResult`, REFERENCE §3.1; no
+/// spec copy exists). It carries both `isLast` and `last`; `total` is not always there, and
+/// `objectTypeAttributes` is read from the attributes endpoint instead.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AqlPage<T> {
+    pub start_at: Option<i64>,
+    pub max_results: Option<i64>,
+    pub total: Option<i64>,
+    pub is_last: Option<bool>,
+    pub last: Option<bool>,
+    #[serde(default = "Vec::new")]
+    pub values: Vec<T>,
+}
+
+impl<T> AqlPage<T> {
+    /// The same rules as a PageBean: `isLast` (or `last`), then `total`.
+    pub fn next_start(self, requested: i64) -> Result<(Option<i64>, Vec<T>), String> {
+        let bean = PageBean {
+            start_at: self.start_at,
+            max_results: self.max_results,
+            total: self.total,
+            is_last: self.is_last.or(self.last),
+            next_page: None,
+            values: self.values,
+        };
+        Ok((bean.next_start(requested)?, bean.values))
+    }
+}
+
+/// Walks an Assets AQL search: `POST path?startAt=…&maxResults=…&includeAttributes=true` with
+/// `{"qlQuery": …}` as the body.
+#[derive(Debug)]
+pub struct AqlPager {
+    path: String,
+    aql: String,
+    page_size: u32,
+    next: Option<i64>,
+}
+
+impl AqlPager {
+    pub fn new(path: impl Into<String>, aql: impl Into<String>, page_size: u32) -> Self {
+        AqlPager {
+            path: path.into(),
+            aql: aql.into(),
+            page_size,
+            next: Some(0),
+        }
+    }
+
+    async fn fetch<T: DeserializeOwned + Send>(
+        &mut self,
+        client: &Client,
+    ) -> Result<Option<Vec<T>>, ApiError> {
+        let Some(start) = self.next else {
+            return Ok(None);
+        };
+        let query = [
+            ("startAt", start.to_string()),
+            ("maxResults", self.page_size.to_string()),
+            ("includeAttributes", "true".to_string()),
+        ];
+        let body = serde_json::json!({ "qlQuery": self.aql });
+        let page: AqlPage<T> = client.post_json_query(&self.path, &query, &body).await?;
+        let (next, values) = page.next_start(start).map_err(|reason| {
+            ApiError::pagination("POST", client.url(&self.path, &query).as_str(), reason)
+        })?;
+        self.next = next;
+        Ok(Some(values))
+    }
+}
+
+/// The older Assets object list (`ObjectListScheme` on Cloud, `ObjectListResult` on Data
+/// Center; REFERENCE §3.3, from go-atlassian and jira.js, no spec copy).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectListPage<T> {
+    #[serde(default = "Vec::new")]
+    pub object_entries: Vec<T>,
+    pub page_number: Option<i64>,
+    /// Data Center only: the number of pages.
+    pub page_size: Option<i64>,
+    pub to_index: Option<i64>,
+    pub total_filter_count: Option<i64>,
+}
+
+impl<T> ObjectListPage<T> {
+    /// The next 1-based page, or `None` at the end: an empty page, `pageNumber >= pageSize`,
+    /// or `toIndex >= totalFilterCount`.
+    pub fn next_page(&self, requested: i64, last_to: Option<i64>) -> Result<Option<i64>, String> {
+        if let Some(number) = self.page_number {
+            if number != requested {
+                return Err(format!(
+                    "asked for page={requested}, the server answered pageNumber={number}"
+                ));
+            }
+        }
+        if let (Some(to), Some(before)) = (self.to_index, last_to) {
+            if to <= before {
+                return Err(format!(
+                    "page {requested} ends at toIndex={to}, not after the previous page"
+                ));
+            }
+        }
+        if self.object_entries.is_empty() {
+            return Ok(None);
+        }
+        if self.page_size.is_some_and(|pages| requested >= pages) {
+            return Ok(None);
+        }
+        if let (Some(to), Some(total)) = (self.to_index, self.total_filter_count) {
+            if to >= total {
+                return Ok(None);
+            }
+        }
+        Ok(Some(requested + 1))
+    }
+}
+
+/// Walks an older Assets object list: `GET path?<query>&page=N&resultPerPage=…`, pages from 1.
+#[derive(Debug)]
+pub struct ObjectListPager {
+    path: String,
+    query: Vec<(&'static str, String)>,
+    page_size: u32,
+    next: Option<i64>,
+    last_to: Option<i64>,
+}
+
+impl ObjectListPager {
+    pub fn new(
+        path: impl Into<String>,
+        query: Vec<(&'static str, String)>,
+        page_size: u32,
+    ) -> Self {
+        ObjectListPager {
+            path: path.into(),
+            query,
+            page_size,
+            next: Some(1),
+            last_to: None,
+        }
+    }
+
+    async fn fetch<T: DeserializeOwned + Send>(
+        &mut self,
+        client: &Client,
+    ) -> Result<Option<Vec<T>>, ApiError> {
+        let Some(page_number) = self.next else {
+            return Ok(None);
+        };
+        let mut query: Vec<(&str, String)> =
+            self.query.iter().map(|(k, v)| (*k, v.clone())).collect();
+        query.push(("page", page_number.to_string()));
+        query.push(("resultPerPage", self.page_size.to_string()));
+        query.push(("includeAttributes", "true".to_string()));
+        let page: ObjectListPage<T> = client.get(&self.path, &query).await?;
+        self.next = page
+            .next_page(page_number, self.last_to)
+            .map_err(|reason| {
+                ApiError::pagination("GET", client.url(&self.path, &query).as_str(), reason)
+            })?;
+        self.last_to = page.to_index.or(self.last_to);
+        Ok(Some(page.object_entries))
+    }
+}
+
 /// A listing walked one page at a time: each page shape's pager implements it, so one helper
 /// ([`crate::collect::Ctx::next_page`]) serves them all.
 pub trait Pager: Send {
@@ -493,50 +755,30 @@ pub trait Pager: Send {
     ) -> impl Future<Output = Result<Option<Vec<T>>, ApiError>> + Send;
 }
 
-impl Pager for PageBeanPager {
-    fn next<T: DeserializeOwned + Send>(
-        &mut self,
-        client: &Client,
-    ) -> impl Future<Output = Result<Option<Vec<T>>, ApiError>> + Send {
-        self.fetch(client)
-    }
+/// Every pager's `next` is its own `fetch`.
+macro_rules! pagers {
+    ($($pager:ty),+) => {$(
+        impl Pager for $pager {
+            fn next<T: DeserializeOwned + Send>(
+                &mut self,
+                client: &Client,
+            ) -> impl Future<Output = Result<Option<Vec<T>>, ApiError>> + Send {
+                self.fetch(client)
+            }
+        }
+    )+};
 }
 
-impl Pager for OffsetPager {
-    fn next<T: DeserializeOwned + Send>(
-        &mut self,
-        client: &Client,
-    ) -> impl Future<Output = Result<Option<Vec<T>>, ApiError>> + Send {
-        self.fetch(client)
-    }
-}
-
-impl Pager for V1Pager {
-    fn next<T: DeserializeOwned + Send>(
-        &mut self,
-        client: &Client,
-    ) -> impl Future<Output = Result<Option<Vec<T>>, ApiError>> + Send {
-        self.fetch(client)
-    }
-}
-
-impl Pager for LinkPager {
-    fn next<T: DeserializeOwned + Send>(
-        &mut self,
-        client: &Client,
-    ) -> impl Future<Output = Result<Option<Vec<T>>, ApiError>> + Send {
-        self.fetch(client)
-    }
-}
-
-impl Pager for CursorPager {
-    fn next<T: DeserializeOwned + Send>(
-        &mut self,
-        client: &Client,
-    ) -> impl Future<Output = Result<Option<Vec<T>>, ApiError>> + Send {
-        self.fetch(client)
-    }
-}
+pagers!(
+    PageBeanPager,
+    OffsetPager,
+    V1Pager,
+    LinkPager,
+    CursorPager,
+    JsmPager,
+    AqlPager,
+    ObjectListPager
+);
 
 /// The listing's own query plus `startAt` and `maxResults`.
 fn offset_query<'a>(
@@ -706,5 +948,66 @@ mod tests {
         let page: CursorPage<u32> =
             serde_json::from_str(r#"{"data":[],"links":{"next":""}}"#).unwrap();
         assert_eq!(page.next(), None);
+    }
+    #[test]
+    fn jsm_pages_end_on_is_last_page_and_advance_by_items_received() {
+        let p: PagedDto<u32> = serde_json::from_str(
+            r#"{"_expands":[],"size":2,"start":0,"limit":50,"isLastPage":false,"values":[1,2]}"#,
+        )
+        .unwrap();
+        assert_eq!(p.next_start(0), Ok(Some(2)));
+        let p: PagedDto<u32> = serde_json::from_str(
+            r#"{"size":1,"start":2,"limit":50,"isLastPage":true,"values":[3]}"#,
+        )
+        .unwrap();
+        assert_eq!(p.next_start(2), Ok(None));
+        let p: PagedDto<u32> =
+            serde_json::from_str(r#"{"start":4,"isLastPage":false,"values":[]}"#).unwrap();
+        assert!(p.next_start(4).unwrap_err().contains("empty page"));
+        let p: PagedDto<u32> =
+            serde_json::from_str(r#"{"start":0,"isLastPage":false,"values":[1]}"#).unwrap();
+        assert!(p.next_start(3).unwrap_err().contains("start=0"));
+    }
+
+    #[test]
+    fn aql_pages_end_on_is_last_or_last_and_total_is_optional() {
+        let p: AqlPage<u32> = serde_json::from_str(
+            r#"{"startAt":0,"maxResults":25,"isLast":false,"last":false,"values":[1,2],"objectTypeAttributes":[]}"#,
+        )
+        .unwrap();
+        assert_eq!(p.next_start(0).unwrap().0, Some(2));
+        let p: AqlPage<u32> =
+            serde_json::from_str(r#"{"startAt":2,"maxResults":25,"last":true,"values":[3]}"#)
+                .unwrap();
+        assert_eq!(p.next_start(2).unwrap(), (None, vec![3]));
+        let p: AqlPage<u32> =
+            serde_json::from_str(r#"{"startAt":0,"total":3,"values":[1,2]}"#).unwrap();
+        assert_eq!(p.next_start(0).unwrap().0, Some(2));
+        let p: AqlPage<u32> =
+            serde_json::from_str(r#"{"startAt":5,"isLast":false,"values":[]}"#).unwrap();
+        assert!(p.next_start(5).is_err());
+    }
+
+    #[test]
+    fn object_list_pages_end_on_page_count_or_to_index() {
+        let page = |json: &str| -> ObjectListPage<u32> { serde_json::from_str(json).unwrap() };
+        // Data Center: `pageSize` is the number of pages.
+        let p = page(r#"{"objectEntries":[1],"pageNumber":2,"pageSize":2,"toIndex":50}"#);
+        assert_eq!(p.next_page(2, Some(25)), Ok(None));
+        // Cloud: `toIndex` against `totalFilterCount`.
+        let p = page(r#"{"objectEntries":[1],"pageNumber":1,"toIndex":25,"totalFilterCount":40}"#);
+        assert_eq!(p.next_page(1, None), Ok(Some(2)));
+        let p = page(r#"{"objectEntries":[1],"pageNumber":2,"toIndex":40,"totalFilterCount":40}"#);
+        assert_eq!(p.next_page(2, Some(25)), Ok(None));
+        let p = page(r#"{"objectEntries":[],"pageNumber":3}"#);
+        assert_eq!(p.next_page(3, None), Ok(None));
+        // A server that ignores `page` serves page 1 again.
+        let p = page(r#"{"objectEntries":[1],"pageNumber":1,"toIndex":25}"#);
+        assert!(p
+            .next_page(2, Some(25))
+            .unwrap_err()
+            .contains("pageNumber=1"));
+        let p = page(r#"{"objectEntries":[1],"toIndex":25,"totalFilterCount":90}"#);
+        assert!(p.next_page(2, Some(25)).unwrap_err().contains("toIndex=25"));
     }
 }

@@ -162,7 +162,6 @@ pub async fn collect(ctx: &Ctx) -> Result<(), Abort> {
 async fn users(ctx: &Ctx) -> Result<(), Abort> {
     let tally = Tally::new(&USERS);
     let mut pager = OffsetPager::new("/rest/api/3/users/search", Vec::new(), USERS_PAGE);
-    let mut seen = HashSet::new();
     let mut pages_without_new = 0;
     loop {
         let url = pager.current_url(&ctx.client);
@@ -181,7 +180,8 @@ async fn users(ctx: &Ctx) -> Result<(), Abort> {
                 tracing::warn!("jira.users: skipped an account without accountId");
                 continue;
             };
-            if !seen.insert(account_id.to_string()) {
+            // Shared with JSM, which runs next and skips the customers listed here.
+            if !ctx.shared.site_users.first_sight(account_id) {
                 continue;
             }
             new += 1;

@@ -28,6 +28,10 @@ pub struct Dataset {
     pub confluence: super::confluence_data::ConfluenceData,
     /// The organization behind the Admin API, when the config has one.
     pub org: Option<OrgData>,
+    /// The Assets workspace, over the same accounts and groups.
+    pub assets: super::assets_data::AssetsData,
+    /// JSM's desks (the service-desk projects), customers and organisations.
+    pub jsm: super::jsm_data::JsmData,
     /// `users` by account id: handlers look accounts up per member and per page.
     by_account: AccountIndex,
 }
@@ -204,7 +208,11 @@ impl Dataset {
                 .map(|(i, u)| (u.account_id.clone(), i))
                 .collect(),
         );
+        let assets = super::assets_data::generate(&config.assets, &users, &groups);
+        let jsm = super::jsm_data::generate(&config.jsm, &users, &projects);
         Dataset {
+            assets,
+            jsm,
             confluence,
             by_account,
             users,

@@ -47,6 +47,46 @@ pub(super) async fn gate(State(site): State<Arc<Site>>, request: Request, next: 
     response
 }
 
+/// What the log keeps of a request, taken before it is handled.
+pub(super) struct Seen {
+    method: String,
+    path: String,
+    query: String,
+    auth: &'static str,
+}
+
+impl Seen {
+    pub(super) fn of(request: &Request) -> Seen {
+        Seen {
+            method: request.method().to_string(),
+            path: request.uri().path().to_string(),
+            query: request.uri().query().unwrap_or_default().to_string(),
+            auth: auth_scheme(request.headers()),
+        }
+    }
+
+    /// Logs the request with the status it was answered with.
+    pub(super) fn record(self, site: &Site, host: Host, status: u16) {
+        let Seen {
+            method,
+            path,
+            query,
+            auth,
+        } = self;
+        record(
+            site,
+            LoggedRequest {
+                host,
+                method,
+                path,
+                query,
+                auth,
+                status,
+            },
+        );
+    }
+}
+
 pub(super) fn record(site: &Site, request: LoggedRequest) {
     site.log
         .lock()
@@ -75,7 +115,7 @@ pub(super) fn auth_scheme(headers: &HeaderMap) -> &'static str {
 
 /// `Authorization: Basic base64(email:token)` with the configured pair. The only place the
 /// token is exposed.
-fn authenticated(site: &Site, headers: &HeaderMap) -> bool {
+pub(super) fn authenticated(site: &Site, headers: &HeaderMap) -> bool {
     let Some(encoded) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -20,14 +20,22 @@
 //! - `error`: Jira's `ErrorCollection` error body;
 //! - `org_data`: the deterministic synthetic organization ([`OrgData`]) behind the Admin APIs;
 //! - `admin`: the Admin listener's gate, route table and handlers.
+//! - `assets_data`, `assets`: the Assets CMDB (workspace, schemas, object types, objects) and
+//!   its endpoints: workspace discovery on the site, the Assets API on the second listener
+//!   (Basic auth with the site's credentials, as on `api.atlassian.com`);
+//! - `jsm_data`, `jsm`: Jira Service Management's service desks, customers and organisations.
 
 mod admin;
+mod assets;
+mod assets_data;
 mod confluence;
 mod confluence_data;
 mod data;
 mod error;
 mod gate;
 mod jira;
+mod jsm;
+mod jsm_data;
 mod org_data;
 
 use std::sync::atomic::AtomicU64;
@@ -37,6 +45,7 @@ use anyhow::Context;
 use secrecy::SecretString;
 use tokio::sync::oneshot;
 
+pub use assets_data::{AssetsAttribute, AssetsData, AssetsObject, AssetsType, AttributeKind};
 pub use confluence_data::{
     AuditEntry, ConfluenceData, SiteGrant, Space, SpaceGrant, ALL_LICENSED, ANONYMOUS,
 };
@@ -44,6 +53,7 @@ pub use data::{
     ActorKind, ApplicationProperty, ApplicationRole, Dataset, Grant, Group, PermissionScheme,
     Project, ProjectRole, RoleActor, User,
 };
+pub use jsm_data::{JsmData, Organization, ServiceDesk};
 pub use org_data::{
     ApiKey, ApiToken, AuditEvent, DirectoryGroup, DirectoryUser, Domain, EventContext, OrgData,
     ProductAccess, ServiceAccount, TokenOwner,
@@ -69,6 +79,8 @@ pub struct TenantConfig {
     pub short_pages: bool,
     pub faults: Faults,
     pub confluence: ConfluenceTenant,
+    pub assets: AssetsTenant,
+    pub jsm: JsmTenant,
     /// The organization behind the Admin API listener; `None`: every Admin path answers 404.
     pub org: Option<OrgConfig>,
 }
@@ -104,6 +116,58 @@ impl Default for ConfluenceTenant {
     }
 }
 
+/// Size and behaviour of the site's Assets workspace.
+#[derive(Clone, Debug)]
+pub struct AssetsTenant {
+    /// `false`: the site has no Assets. Workspace discovery answers 404 and its deprecated twin
+    /// an empty list.
+    pub enabled: bool,
+    /// Objects across the two schemas' five object types.
+    pub objects: usize,
+    /// The AQL search clamps `maxResults` (and the older lists `resultPerPage`) to this.
+    pub page_limit: usize,
+    /// `POST …/object/aql` answers 404, as on a tenant that only has the older
+    /// `GET …/aql/objects`.
+    pub legacy_only: bool,
+    /// Every Nth authenticated Assets API request answers 429 without `Retry-After` or
+    /// `X-RateLimit-Reset`, as Assets has been seen to do; 0 = never.
+    pub rate_limit_every: u32,
+}
+
+impl Default for AssetsTenant {
+    fn default() -> Self {
+        AssetsTenant {
+            enabled: true,
+            objects: 3000,
+            page_limit: 50,
+            legacy_only: false,
+            rate_limit_every: 0,
+        }
+    }
+}
+
+/// Size and behaviour of the site's Jira Service Management.
+#[derive(Clone, Debug)]
+pub struct JsmTenant {
+    /// Every JSM listing clamps `limit` to this.
+    pub page_limit: usize,
+    /// Customer organisations.
+    pub organizations: usize,
+    /// Customers users/search does not list (portal-only accounts), on top of the site's
+    /// `customer` accounts.
+    pub portal_customers: usize,
+}
+
+impl Default for JsmTenant {
+    fn default() -> Self {
+        JsmTenant {
+            page_limit: 10,
+            organizations: 6,
+            portal_customers: 12,
+        }
+    }
+}
+
 /// Injected failures, counted over every authenticated request.
 #[derive(Clone, Debug, Default)]
 pub struct Faults {
@@ -129,6 +193,8 @@ impl TenantConfig {
             short_pages: true,
             faults: Faults::default(),
             confluence: ConfluenceTenant::default(),
+            assets: AssetsTenant::default(),
+            jsm: JsmTenant::default(),
             org: None,
         }
     }
@@ -146,6 +212,16 @@ impl TenantConfig {
                 page_limit: 3,
                 audit_events: 30,
                 ..ConfluenceTenant::default()
+            },
+            assets: AssetsTenant {
+                objects: 120,
+                page_limit: 10,
+                ..AssetsTenant::default()
+            },
+            jsm: JsmTenant {
+                page_limit: 3,
+                organizations: 5,
+                portal_customers: 8,
             },
             ..TenantConfig::demo(email, token)
         }
@@ -287,6 +363,8 @@ struct Site {
     served: AtomicU64,
     /// Authenticated Admin API requests so far; drives the Admin rate limit.
     admin_served: AtomicU64,
+    /// Authenticated Assets API requests so far; drives the Assets rate limit.
+    assets_served: AtomicU64,
     log: Mutex<Vec<LoggedRequest>>,
 }
 
@@ -321,21 +399,30 @@ impl Tenant {
             api_url: format!("http://{api_addr}"),
             served: AtomicU64::new(0),
             admin_served: AtomicU64::new(0),
+            assets_served: AtomicU64::new(0),
             log: Mutex::new(Vec::new()),
         });
-        let app =
-            jira::routes()
-                .merge(confluence::routes())
-                .layer(axum::middleware::from_fn_with_state(
-                    site.clone(),
-                    gate::gate,
-                ));
+        let app = jira::routes()
+            .merge(confluence::routes())
+            .merge(jsm::routes())
+            .merge(assets::site_routes())
+            .layer(axum::middleware::from_fn_with_state(
+                site.clone(),
+                gate::gate,
+            ));
         let app = app.with_state(site.clone());
+        // The Assets paths have their own gate (the site's Basic credentials); everything
+        // else on this listener is the Admin API.
+        let assets_api = assets::api_routes().layer(axum::middleware::from_fn_with_state(
+            site.clone(),
+            assets::gate,
+        ));
         let api = admin::routes()
             .layer(axum::middleware::from_fn_with_state(
                 site.clone(),
                 admin::gate,
             ))
+            .merge(assets_api)
             .with_state(site.clone());
         let shutdown = vec![serve(listener, app), serve(api_listener, api)];
         tracing::debug!(url = %site.base_url, api_url = %site.api_url, "simulated tenant listening");

@@ -2,6 +2,7 @@
 //!
 //! - `collect`: the collector (library) against the simulated tenant over real HTTP.
 //! - `confluence`: the same for Confluence and its stitching to Jira's records.
+//! - `assets`, `jsm`: the same for Jira Assets (gateway, AQL, fallbacks) and JSM.
 //! - `cli`: the built binary end to end: formats, exit statuses, `--demo`, secrets.
 //! - `tenant`: the simulated tenant's own behaviour and quirks.
 //! - `admin_tenant`: the simulated tenant's Admin API listener.
@@ -10,9 +11,11 @@
 
 mod admin;
 mod admin_tenant;
+mod assets;
 mod cli;
 mod collect;
 mod confluence;
+mod jsm;
 mod schema;
 mod signals;
 mod spec;

@@ -1,5 +1,6 @@
 //! Conformance: every response the simulated tenant serves, validated against the official
-//! specs (the trimmed copies in `fixtures/spec/`: Jira platform, Confluence v1 and v2), and
+//! specs (the trimmed copies in `fixtures/spec/`: Jira platform, Confluence v1 and v2, JSM, the
+//! Admin organization API; Assets against REFERENCE §3's field lists), and
 //! those copies checked against the full specs when they are available.
 
 use std::path::PathBuf;
@@ -321,7 +322,8 @@ fn the_subset_is_self_contained() {
             _ => {}
         }
     }
-    for spec in [subset(), confluence_v1(), confluence_v2()] {
+    let jsm = load(&crate_path("fixtures/spec/jsm-subset.json"));
+    for spec in [subset(), confluence_v1(), confluence_v2(), jsm] {
         let mut all = Vec::new();
         refs(&spec, &mut all);
         assert!(!all.is_empty());
@@ -682,7 +684,7 @@ mod admin {
 
     /// Checks an object's keys against a shape from REFERENCE §5: nothing outside `allowed`,
     /// everything in `required`.
-    fn shape(value: &Value, what: &str, allowed: &[&str], required: &[&str]) {
+    pub(super) fn shape(value: &Value, what: &str, allowed: &[&str], required: &[&str]) {
         let object = value
             .as_object()
             .unwrap_or_else(|| panic!("{what}: not an object: {value}"));
@@ -915,5 +917,376 @@ mod admin {
                 &[],
             );
         }
+    }
+}
+
+// Jira Service Management: the JSM endpoints and the Assets workspace discovery against the
+// JSM spec subset (`fixtures/spec/jsm-subset.json`); the Assets API, which has no spec copy,
+// against REFERENCE §3's field lists.
+mod jsm {
+    use super::admin::shape;
+    use super::*;
+
+    fn subset() -> Value {
+        load(&crate_path("fixtures/spec/jsm-subset.json"))
+    }
+
+    /// `GET` on the site or the gateway with the test credentials and JSM's opt-in header
+    /// (harmless on endpoints that are not experimental).
+    async fn fetch(base: &str, path: &str) -> (u16, Value) {
+        let response = reqwest::Client::new()
+            .get(format!("{base}{path}"))
+            .basic_auth(EMAIL, Some(TOKEN))
+            .header("X-ExperimentalApi", "opt-in")
+            .send()
+            .await
+            .expect("tenant answers");
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.expect("body");
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    #[tokio::test]
+    async fn jsm_responses_conform_to_the_jsm_spec() {
+        let spec = subset();
+        let tenant = Tenant::start(TenantConfig {
+            projects: 12,
+            ..small()
+        })
+        .await
+        .unwrap();
+        let data = tenant.dataset().clone();
+        let mut urls: Vec<(String, &str)> = vec![
+            (
+                "/rest/servicedeskapi/assets/workspace".into(),
+                "/rest/servicedeskapi/assets/workspace",
+            ),
+            (
+                "/rest/servicedeskapi/insight/workspace".into(),
+                "/rest/servicedeskapi/insight/workspace",
+            ),
+            (
+                "/rest/servicedeskapi/servicedesk?start=0&limit=2".into(),
+                "/rest/servicedeskapi/servicedesk",
+            ),
+            (
+                "/rest/servicedeskapi/servicedesk?start=2&limit=50".into(),
+                "/rest/servicedeskapi/servicedesk",
+            ),
+            (
+                "/rest/servicedeskapi/organization?start=1".into(),
+                "/rest/servicedeskapi/organization",
+            ),
+        ];
+        for desk in &data.jsm.service_desks {
+            urls.push((
+                format!("/rest/servicedeskapi/servicedesk/{}/customer", desk.id),
+                "/rest/servicedeskapi/servicedesk/{serviceDeskId}/customer",
+            ));
+        }
+        for organization in &data.jsm.organizations {
+            urls.push((
+                format!("/rest/servicedeskapi/organization/{}/user", organization.id),
+                "/rest/servicedeskapi/organization/{organizationId}/user",
+            ));
+        }
+        for (url, spec_path) in &urls {
+            let (status, body) = fetch(&tenant.url(), url).await;
+            assert_eq!(status, 200, "{url}: {body}");
+            let schema = response_schema(&spec, "get", spec_path, 200);
+            let violations = validate(&spec, schema, &body);
+            assert!(violations.is_empty(), "{url}:\n{}", violations.join("\n"));
+            assert!(!body["values"].as_array().unwrap().is_empty(), "{url}");
+        }
+    }
+
+    /// The JSM subset is a verbatim copy of the official spec.
+    #[test]
+    fn the_jsm_subset_matches_the_full_spec() {
+        let candidates = [
+            "../shared/atlassian-api/specs/jira-service-management-swagger.v3.json",
+            "../../shared/atlassian-api/specs/jira-service-management-swagger.v3.json",
+        ];
+        let Some(full_path) = candidates
+            .iter()
+            .map(|p| crate_path(p))
+            .find(|p| p.exists())
+        else {
+            eprintln!("skipped: the full JSM spec is not there");
+            return;
+        };
+        let full = load(&full_path);
+        let spec = subset();
+        for (name, schema) in spec["components"]["schemas"].as_object().unwrap() {
+            assert_eq!(
+                Some(schema),
+                component(&full, name),
+                "schema {name} differs"
+            );
+        }
+        let paths = spec["paths"].as_object().unwrap();
+        for (path, item) in paths {
+            for (method, operation) in item.as_object().unwrap() {
+                assert_eq!(operation, &full["paths"][path][method], "{method} {path}");
+            }
+        }
+        assert_eq!(paths.len(), 6);
+    }
+
+    /// REFERENCE §3.1 `AssetObject`, `ObjectAttribute`, value and `ObjectType`; §3.2
+    /// `ObjectTypeAttribute`; §3.3 `ObjectListScheme`; the schema list from go-atlassian's
+    /// `ObjectSchemaPageScheme`/`ObjectSchemaScheme` (with jira.js's `isLast`).
+    const OBJECT: [&str; 13] = [
+        "workspaceId",
+        "globalId",
+        "id",
+        "label",
+        "objectKey",
+        "avatar",
+        "objectType",
+        "created",
+        "updated",
+        "hasAvatar",
+        "timestamp",
+        "attributes",
+        "_links",
+    ];
+    const OBJECT_ATTRIBUTE: [&str; 5] = [
+        "workspaceId",
+        "globalId",
+        "id",
+        "objectTypeAttributeId",
+        "objectAttributeValues",
+    ];
+    const VALUE: [&str; 8] = [
+        "value",
+        "displayValue",
+        "searchValue",
+        "referencedObject",
+        "user",
+        "group",
+        "status",
+        "additionalValue",
+    ];
+    const USER: [&str; 10] = [
+        "avatarUrl",
+        "displayName",
+        "name",
+        "key",
+        "emailAddress",
+        "html",
+        "renderedLink",
+        "isDeleted",
+        "lastSeenVersion",
+        "self",
+    ];
+    const OBJECT_TYPE: [&str; 15] = [
+        "workspaceId",
+        "globalId",
+        "id",
+        "name",
+        "description",
+        "icon",
+        "position",
+        "created",
+        "updated",
+        "objectCount",
+        "parentObjectTypeId",
+        "objectSchemaId",
+        "inherited",
+        "abstractObjectType",
+        "parentObjectTypeInherited",
+    ];
+    const TYPE_ATTRIBUTE: [&str; 31] = [
+        "workspaceId",
+        "globalId",
+        "id",
+        "objectType",
+        "name",
+        "label",
+        "type",
+        "description",
+        "defaultType",
+        "typeValue",
+        "typeValueMulti",
+        "additionalValue",
+        "referenceType",
+        "referenceObjectTypeId",
+        "referenceObjectType",
+        "editable",
+        "system",
+        "indexed",
+        "sortable",
+        "summable",
+        "minimumCardinality",
+        "maximumCardinality",
+        "suffix",
+        "removable",
+        "hidden",
+        "includeChildObjectTypes",
+        "uniqueAttribute",
+        "regexValidation",
+        "qlQuery",
+        "options",
+        "position",
+    ];
+    const OBJECT_LIST: [&str; 15] = [
+        "objectEntries",
+        "objectTypeAttributes",
+        "objectTypeId",
+        "objectTypeIsInherited",
+        "abstractObjectType",
+        "totalFilterCount",
+        "startIndex",
+        "toIndex",
+        "pageObjectSize",
+        "pageNumber",
+        "orderByTypeAttrId",
+        "orderWay",
+        "qlQuery",
+        "qlQuerySearchResult",
+        "conversionPossible",
+    ];
+    const SCHEMA: [&str; 12] = [
+        "workspaceId",
+        "globalId",
+        "id",
+        "name",
+        "objectSchemaKey",
+        "description",
+        "status",
+        "created",
+        "updated",
+        "objectCount",
+        "objectTypeCount",
+        "canManage",
+    ];
+
+    fn object(object: &Value) {
+        shape(
+            object,
+            "AssetObject",
+            &OBJECT,
+            &["id", "objectKey", "label"],
+        );
+        shape(
+            &object["objectType"],
+            "ObjectType",
+            &OBJECT_TYPE,
+            &["id", "name"],
+        );
+        for attribute in object["attributes"].as_array().expect("attributes") {
+            shape(
+                attribute,
+                "ObjectAttribute",
+                &OBJECT_ATTRIBUTE,
+                &["objectTypeAttributeId"],
+            );
+            for value in attribute["objectAttributeValues"].as_array().unwrap() {
+                shape(value, "ObjectAttributeValue", &VALUE, &["displayValue"]);
+                if value.get("user").is_some() {
+                    shape(&value["user"], "user", &USER, &["key"]);
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn assets_shapes_match_the_reference() {
+        let tenant = Tenant::start(small()).await.unwrap();
+        let data = tenant.dataset().assets.clone();
+        let base = format!("/jsm/assets/workspace/{}/v1", data.workspace_id);
+        let api = tenant.api_url();
+
+        let (status, list) = fetch(&api, &format!("{base}/objectschema/list")).await;
+        assert_eq!(status, 200);
+        shape(
+            &list,
+            "ObjectSchemaList",
+            &["startAt", "maxResults", "total", "values", "isLast"],
+            &["values"],
+        );
+        for schema in list["values"].as_array().unwrap() {
+            shape(
+                schema,
+                "ObjectSchema",
+                &SCHEMA,
+                &["id", "name", "objectSchemaKey"],
+            );
+            let path = format!(
+                "{base}/objectschema/{}/objecttypes/flat",
+                schema["id"].as_str().unwrap()
+            );
+            let (_, types) = fetch(&api, &path).await;
+            for object_type in types.as_array().unwrap() {
+                shape(
+                    object_type,
+                    "ObjectType",
+                    &OBJECT_TYPE,
+                    &["id", "name", "objectSchemaId"],
+                );
+                let path = format!(
+                    "{base}/objecttype/{}/attributes",
+                    object_type["id"].as_str().unwrap()
+                );
+                let (_, attributes) = fetch(&api, &path).await;
+                for attribute in attributes.as_array().unwrap() {
+                    shape(
+                        attribute,
+                        "ObjectTypeAttribute",
+                        &TYPE_ATTRIBUTE,
+                        &["id", "name", "type"],
+                    );
+                }
+            }
+        }
+
+        let response = reqwest::Client::new()
+            .post(format!(
+                "{api}{base}/object/aql?startAt=0&maxResults=5&includeAttributes=true"
+            ))
+            .basic_auth(EMAIL, Some(TOKEN))
+            .json(&json!({"qlQuery": "objectTypeId = 3"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let page: Value = response.json().await.unwrap();
+        shape(
+            &page,
+            "ObjectListInclTypeAttributesEntryResult",
+            &[
+                "startAt",
+                "maxResults",
+                "total",
+                "values",
+                "objectTypeAttributes",
+                "last",
+                "isLast",
+            ],
+            &["startAt", "maxResults", "values", "isLast"],
+        );
+        page["values"].as_array().unwrap().iter().for_each(object);
+
+        let (status, list) = fetch(
+            &api,
+            &format!("{base}/aql/objects?qlQuery=objectTypeId%20%3D%202&page=2&resultPerPage=5"),
+        )
+        .await;
+        assert_eq!(status, 200);
+        shape(
+            &list,
+            "ObjectListScheme",
+            &OBJECT_LIST,
+            &["objectEntries", "pageNumber", "toIndex", "totalFilterCount"],
+        );
+        list["objectEntries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .for_each(object);
     }
 }

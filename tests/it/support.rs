@@ -52,6 +52,7 @@ pub fn config(tenant: &Tenant, output: &Path) -> Config {
         api_url: tenant.api_url().parse().expect("tenant API URL"),
         since: jiff::Timestamp::UNIX_EPOCH,
         admin: None,
+        aql: None,
         progress: false,
         verbosity: Verbosity::Quiet,
     }
