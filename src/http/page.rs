@@ -47,30 +47,62 @@ pub struct PageBean<T> {
 
 impl<T> PageBean<T> {
     /// Where the page after this one starts, given where this one was asked to start; `None` at
-    /// the end of the listing.
+    /// the end of the listing. `isLast` is not returned by every operation: without it, `total`
+    /// decides, then `nextPage`.
     pub fn next_start(&self, requested: i64) -> Result<Option<i64>, String> {
-        if let Some(start_at) = self.start_at {
-            if start_at != requested {
-                return Err(format!(
-                    "asked for startAt={requested}, the server answered startAt={start_at}"
-                ));
-            }
-        }
-        let received = self.values.len() as i64;
-        let next = requested + received;
-        match self.is_last {
-            Some(true) => Ok(None),
-            Some(false) if received == 0 => Err(format!(
-                "empty page at startAt={requested} that says it is not the last"
-            )),
-            Some(false) => Ok(Some(next)),
-            // `isLast` is not returned by every operation: fall back to `total`, then `nextPage`.
-            None if received == 0 => Ok(None),
-            None => match self.total {
-                Some(total) => Ok((next < total).then_some(next)),
-                None => Ok(self.next_page.is_some().then_some(next)),
-            },
-        }
+        next_offset(Offsets {
+            param: "startAt",
+            requested,
+            echoed: self.start_at,
+            received: self.values.len(),
+            is_last: self.is_last,
+            total: self.total,
+            more_unless_told: self.next_page.is_some(),
+        })
+    }
+}
+
+/// What an offset-paged page says about itself. One set of rules ([`next_offset`]) decides
+/// where every offset listing goes next: Jira's PageBean, Confluence v1, JSM, Assets.
+struct Offsets {
+    /// The request parameter, for messages (`startAt`, `start`).
+    param: &'static str,
+    requested: i64,
+    /// The start the server echoed, if it echoes one.
+    echoed: Option<i64>,
+    received: usize,
+    /// The page's own end marker, when it has one.
+    is_last: Option<bool>,
+    total: Option<i64>,
+    /// Without an end marker or a total: whether another page follows.
+    more_unless_told: bool,
+}
+
+/// The next start, by the items received (servers clamp page sizes), or `None` at the end. A
+/// page from elsewhere (a start the server did not honour) or an empty page that claims more is
+/// an error: following either would loop.
+fn next_offset(page: Offsets) -> Result<Option<i64>, String> {
+    let Offsets {
+        param, requested, ..
+    } = page;
+    if let Some(echoed) = page.echoed.filter(|echoed| *echoed != requested) {
+        return Err(format!(
+            "asked for {param}={requested}, the server answered {param}={echoed}"
+        ));
+    }
+    let received = page.received as i64;
+    let next = requested + received;
+    match page.is_last {
+        Some(true) => Ok(None),
+        Some(false) if received == 0 => Err(format!(
+            "empty page at {param}={requested} that says it is not the last"
+        )),
+        Some(false) => Ok(Some(next)),
+        None if received == 0 => Ok(None),
+        None => match page.total {
+            Some(total) => Ok((next < total).then_some(next)),
+            None => Ok(page.more_unless_told.then_some(next)),
+        },
     }
 }
 
@@ -187,25 +219,18 @@ pub struct V1Page<T> {
 
 impl<T> V1Page<T> {
     /// Where the page after this one starts, given where this one was asked to start; `None`
-    /// when `_links.next` is absent (the only end marker v1 documents, REFERENCE §0.2).
+    /// when `_links.next` is absent (the only end marker v1 documents, REFERENCE §0.2). By the
+    /// items received: Confluence caps `limit` by "fixed system limits".
     pub fn next_start(&self, requested: i64) -> Result<Option<i64>, String> {
-        if let Some(start) = self.start {
-            if start != requested {
-                return Err(format!(
-                    "asked for start={requested}, the server answered start={start}"
-                ));
-            }
-        }
-        if self.links.next.is_none() {
-            return Ok(None);
-        }
-        if self.results.is_empty() {
-            return Err(format!(
-                "empty page at start={requested} that links to a next page"
-            ));
-        }
-        // By the items received: Confluence caps `limit` by "fixed system limits".
-        Ok(Some(requested + self.results.len() as i64))
+        next_offset(Offsets {
+            param: "start",
+            requested,
+            echoed: self.start,
+            received: self.results.len(),
+            is_last: Some(self.links.next.is_none()),
+            total: None,
+            more_unless_told: false,
+        })
     }
 }
 
@@ -504,25 +529,18 @@ pub struct PagedDto<T> {
 impl<T> PagedDto<T> {
     /// Where the page after this one starts, given where this one was asked to start; `None`
     /// at the end. JSM caps `limit` per operation ("the first page shows `size` less than
-    /// `limit` and `isLastPage` false"), so the next start is by the items received.
+    /// `limit` and `isLastPage` false"), so the next start is by the items received; without
+    /// `isLastPage` the listing ends on its first empty page.
     pub fn next_start(&self, requested: i64) -> Result<Option<i64>, String> {
-        if let Some(start) = self.start {
-            if start != requested {
-                return Err(format!(
-                    "asked for start={requested}, the server answered start={start}"
-                ));
-            }
-        }
-        let received = self.values.len() as i64;
-        match self.is_last_page {
-            Some(true) => Ok(None),
-            Some(false) if received == 0 => Err(format!(
-                "empty page at start={requested} that says it is not the last"
-            )),
-            // Without `isLastPage` the listing ends on its first empty page.
-            Some(false) | None if received > 0 => Ok(Some(requested + received)),
-            _ => Ok(None),
-        }
+        next_offset(Offsets {
+            param: "start",
+            requested,
+            echoed: self.start,
+            received: self.values.len(),
+            is_last: self.is_last_page,
+            total: None,
+            more_unless_told: true,
+        })
     }
 }
 
