@@ -19,7 +19,9 @@
 //!   site permissions, audit log, settings) and its endpoints, v1, v2 and GraphQL;
 //! - `error`: Jira's `ErrorCollection` error body;
 //! - `org_data`: the deterministic synthetic organization ([`OrgData`]) behind the Admin APIs;
-//! - `admin`: the Admin listener's gate, route table and handlers.
+//! - `admin`: the Admin listener's gate, route table and handlers;
+//! - `oauth`: the OAuth authorization server and the `/ex/{product}/{cloudId}` gateway on the
+//!   Admin listener, and the site's public `/_edge/tenant_info`.
 
 mod admin;
 mod confluence;
@@ -28,6 +30,7 @@ mod data;
 mod error;
 mod gate;
 mod jira;
+mod oauth;
 mod org_data;
 
 use std::sync::atomic::AtomicU64;
@@ -44,6 +47,7 @@ pub use data::{
     ActorKind, ApplicationProperty, ApplicationRole, Dataset, Grant, Group, PermissionScheme,
     Project, ProjectRole, RoleActor, User,
 };
+pub use oauth::{OAuthStats, OAuthTenant, CLOUD_ID, OTHER_SITE};
 pub use org_data::{
     ApiKey, ApiToken, AuditEvent, DirectoryGroup, DirectoryUser, Domain, EventContext, OrgData,
     ProductAccess, ServiceAccount, TokenOwner,
@@ -71,6 +75,8 @@ pub struct TenantConfig {
     pub confluence: ConfluenceTenant,
     /// The organization behind the Admin API listener; `None`: every Admin path answers 404.
     pub org: Option<OrgConfig>,
+    /// The OAuth client the token endpoint knows and its grant; `None`: every grant is refused.
+    pub oauth: Option<OAuthTenant>,
 }
 
 /// Size and behaviour of the Confluence side of the site.
@@ -130,6 +136,7 @@ impl TenantConfig {
             faults: Faults::default(),
             confluence: ConfluenceTenant::default(),
             org: None,
+            oauth: None,
         }
     }
 
@@ -148,6 +155,14 @@ impl TenantConfig {
                 ..ConfluenceTenant::default()
             },
             ..TenantConfig::demo(email, token)
+        }
+    }
+
+    /// The same site, with an OAuth client and the gateway's behaviour.
+    pub fn with_oauth(self, oauth: OAuthTenant) -> Self {
+        TenantConfig {
+            oauth: Some(oauth),
+            ..self
         }
     }
 
@@ -288,6 +303,8 @@ struct Site {
     /// Authenticated Admin API requests so far; drives the Admin rate limit.
     admin_served: AtomicU64,
     log: Mutex<Vec<LoggedRequest>>,
+    /// Tokens and codes the OAuth authorization server issued.
+    oauth: oauth::OAuthState,
 }
 
 /// A running simulated site. Dropping it stops the server.
@@ -322,20 +339,23 @@ impl Tenant {
             served: AtomicU64::new(0),
             admin_served: AtomicU64::new(0),
             log: Mutex::new(Vec::new()),
+            oauth: oauth::OAuthState::default(),
         });
-        let app =
-            jira::routes()
-                .merge(confluence::routes())
-                .layer(axum::middleware::from_fn_with_state(
-                    site.clone(),
-                    gate::gate,
-                ));
+        let app = jira::routes()
+            .merge(confluence::routes())
+            .merge(oauth::site_routes())
+            .layer(axum::middleware::from_fn_with_state(
+                site.clone(),
+                gate::gate,
+            ))
+            .merge(oauth::public_site_routes());
         let app = app.with_state(site.clone());
         let api = admin::routes()
             .layer(axum::middleware::from_fn_with_state(
                 site.clone(),
                 admin::gate,
             ))
+            .merge(oauth::api_routes())
             .with_state(site.clone());
         let shutdown = vec![serve(listener, app), serve(api_listener, api)];
         tracing::debug!(url = %site.base_url, api_url = %site.api_url, "simulated tenant listening");
@@ -354,6 +374,16 @@ impl Tenant {
 
     pub fn dataset(&self) -> &Dataset {
         &self.site.data
+    }
+
+    /// What the OAuth authorization server did so far.
+    pub fn oauth_stats(&self) -> OAuthStats {
+        self.site.oauth.stats()
+    }
+
+    /// The refresh tokens that are still valid (for tests: a client must hold the newest).
+    pub fn live_refresh_tokens(&self) -> Vec<String> {
+        self.site.oauth.live_refresh_tokens()
     }
 
     /// Every request served so far, in order.

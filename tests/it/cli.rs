@@ -307,9 +307,11 @@ fn bad_input_exits_2_with_a_clear_message() {
                 "https://acme.atlassian.net",
                 "--username",
                 "client-id",
+                "--auth-url",
+                "http://auth.example.com",
             ],
             env: &[("ATLASSIAN_TOKEN", "x")],
-            message: "OAuth 2.0",
+            message: "--auth-url",
         },
         BadInput {
             args: &[
