@@ -27,6 +27,8 @@ use retry::{Clock, Failure, GiveUp, RetryPolicy};
 
 /// Largest response body accepted; Atlassian's biggest pages are a few MiB.
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// Renewals of a rejected OAuth access token for one request (see [`Client::send`]).
+const MAX_RENEWALS: u32 = 3;
 /// How much of an error body goes into a message.
 const ERROR_BODY_PREFIX: usize = 200;
 
@@ -401,7 +403,7 @@ impl Client {
 
     async fn send(&self, request: &Request) -> Result<(Vec<u8>, HeaderMap), ApiError> {
         let mut retry = 0;
-        let mut renewed = false;
+        let mut renewals = 0;
         loop {
             let access = match (&self.auth, request.authenticate) {
                 (Auth::OAuth(source), true) => Some(source.access_token(self).await?),
@@ -411,13 +413,15 @@ impl Client {
                 Ok(answer) => return Ok(answer),
                 Err(failed) => failed,
             };
-            // An access token can be revoked or run out early: renew it once, at once. A second
-            // 401 is the answer.
-            if let (Auth::OAuth(source), Some(used), false) = (&self.auth, &access, renewed) {
-                if error.status() == Some(401) {
-                    tracing::debug!(url = %request.url, "access token rejected; renewing it once");
+            // An access token can be revoked or run out early: renew it once, at once. A 401 to
+            // the token minted for that is the answer. A token another run stored may have run
+            // out meanwhile; that one is replaced too, a few times at most.
+            if let (Auth::OAuth(source), Some(used)) = (&self.auth, &access) {
+                let spent = (renewals > 0 && used.minted) || renewals >= MAX_RENEWALS;
+                if error.status() == Some(401) && !spent {
+                    tracing::debug!(url = %request.url, "access token rejected; renewing it");
                     source.rejected(used).await;
-                    renewed = true;
+                    renewals += 1;
                     continue;
                 }
             }

@@ -70,6 +70,9 @@ impl OAuthClient {
 pub struct AccessToken {
     pub(super) secret: SecretString,
     serial: u64,
+    /// Issued to this process by the token endpoint, rather than taken from the store where
+    /// another run left it (and may have used it up since).
+    pub(super) minted: bool,
 }
 
 impl std::fmt::Debug for AccessToken {
@@ -267,6 +270,7 @@ impl TokenSource {
         let token = AccessToken {
             secret: answer.access_token,
             serial,
+            minted: true,
         };
         Ok((token, expires_at))
     }
@@ -275,6 +279,7 @@ impl TokenSource {
         AccessToken {
             secret,
             serial: self.next_serial.fetch_add(1, Ordering::Relaxed),
+            minted: true,
         }
     }
 
@@ -331,6 +336,7 @@ fn adoptable(
         AccessToken {
             secret,
             serial: stored.serial,
+            minted: false,
         },
         expires_at,
     ))
