@@ -110,6 +110,18 @@ products need (see `collect --help`). The client secret is read from ATLASSIAN_T
 refresh token rotates on every use and is written back atomically, under a file lock.";
 
 #[derive(Debug, Args)]
+pub struct AuthServerArgs {
+    /// Base URL of the OAuth 2.0 authorization server (http:// only for loopback).
+    #[arg(
+        long,
+        env = "ATLASSIAN_AUTH_URL",
+        value_name = "URL",
+        default_value = "https://auth.atlassian.com"
+    )]
+    pub auth_url: String,
+}
+
+#[derive(Debug, Args)]
 pub struct StoreArgs {
     /// The token store [default: $XDG_CONFIG_HOME/atlassian-inventory/tokens.json, else
     /// ~/.config/atlassian-inventory/tokens.json].
@@ -153,14 +165,8 @@ pub struct LoginArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub wait: u64,
 
-    /// Base URL of the OAuth 2.0 authorization server (http:// only for loopback).
-    #[arg(
-        long,
-        env = "ATLASSIAN_AUTH_URL",
-        value_name = "URL",
-        default_value = "https://auth.atlassian.com"
-    )]
-    pub auth_url: String,
+    #[command(flatten)]
+    pub server: AuthServerArgs,
 
     /// Base URL of the api.atlassian.com gateway (accessible-resources).
     #[arg(
@@ -190,14 +196,8 @@ pub struct CollectArgs {
     #[arg(long, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
 
-    /// Base URL of the OAuth 2.0 authorization server (http:// only for loopback).
-    #[arg(
-        long,
-        env = "ATLASSIAN_AUTH_URL",
-        value_name = "URL",
-        default_value = "https://auth.atlassian.com"
-    )]
-    pub auth_url: String,
+    #[command(flatten)]
+    pub server: AuthServerArgs,
 
     /// The token store of `auth login` grants [default: $XDG_CONFIG_HOME/atlassian-inventory/
     /// tokens.json, else ~/.config/atlassian-inventory/tokens.json].
@@ -354,7 +354,7 @@ impl CollectArgs {
                 None
             } else {
                 Some(config::OAuthSettings {
-                    auth_url: config::auth_url(&self.auth_url)?,
+                    auth_url: config::auth_url(&self.server.auth_url)?,
                     token_store: token_store(self.token_store, env)?,
                 })
             };
@@ -450,7 +450,7 @@ impl LoginArgs {
         Ok(crate::auth::LoginConfig {
             client_id,
             client_secret: secret(self.token_file.as_deref(), env)?,
-            auth_url: config::auth_url(&self.auth_url)?,
+            auth_url: config::auth_url(&self.server.auth_url)?,
             api_url: config::api_url(&self.api_url)?,
             site,
             scopes: crate::scopes::for_login(&products),

@@ -18,15 +18,7 @@ use crate::support::*;
 /// The binary with a clean environment: no ATLASSIAN_* from the machine running the tests.
 fn binary() -> Command {
     let mut command = Command::cargo_bin("atlassian-inventory").expect("binary is built");
-    for name in [
-        "ATLASSIAN_SITE",
-        "ATLASSIAN_USERNAME",
-        "ATLASSIAN_TOKEN",
-        "ATLASSIAN_API_URL",
-        "ATLASSIAN_AUTH_URL",
-        "ATLASSIAN_ADMIN_API_KEY",
-        "ATLASSIAN_ORG_ID",
-    ] {
+    for name in ATLASSIAN_ENV {
         command.env_remove(name);
     }
     command

@@ -3,7 +3,7 @@
 
 use atlassian_inventory::tenant::{OAuthTenant, TenantConfig};
 
-use crate::oauth::{binary, oauth_tenant, printed, CLIENT_ID, CLIENT_SECRET};
+use crate::oauth::{as_client, binary, oauth_tenant, printed, CLIENT_SECRET};
 use crate::support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -14,19 +14,9 @@ async fn a_missing_scope_is_named_and_exits_3() {
         .retain(|scope| scope != "manage:jira-configuration");
     let tenant = start(small().with_oauth(oauth)).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut command = binary();
-    command
-        .args(["doctor", "--site", &tenant.url(), "--username", CLIENT_ID])
-        .args(["--products", "jira,confluence", "--retry-base", "0"])
-        .args([
-            "--auth-url",
-            &tenant.api_url(),
-            "--api-url",
-            &tenant.api_url(),
-        ])
-        .arg("--token-store")
-        .arg(dir.path().join("tokens.json"))
-        .env("ATLASSIAN_TOKEN", CLIENT_SECRET);
+    let store = dir.path().join("tokens.json");
+    let mut command = as_client("doctor", &tenant.url(), &tenant, &store);
+    command.args(["--products", "jira,confluence"]);
     let run = printed(command).await;
     assert_eq!(run.code, Some(3), "{}{}", run.stdout, run.stderr);
     let report = run.stdout;

@@ -291,15 +291,7 @@ async fn a_classic_token_stays_on_the_site() {
 /// The binary with a clean environment.
 pub fn binary() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_atlassian-inventory"));
-    for name in [
-        "ATLASSIAN_SITE",
-        "ATLASSIAN_USERNAME",
-        "ATLASSIAN_TOKEN",
-        "ATLASSIAN_API_URL",
-        "ATLASSIAN_AUTH_URL",
-        "ATLASSIAN_ADMIN_API_KEY",
-        "ATLASSIAN_ORG_ID",
-    ] {
+    for name in ATLASSIAN_ENV {
         command.env_remove(name);
     }
     command
@@ -375,22 +367,30 @@ async fn login(tenant: &Tenant, store: &Path) -> Printed {
     }
 }
 
-fn collect_with_store(tenant: &Tenant, store: &Path, output: &Path) -> Command {
-    let mut command = binary();
-    command
-        .args(["collect", "--site", &tenant.url(), "--username", CLIENT_ID])
-        .args(["--products", "jira,confluence", "--retry-base", "0", "-vv"])
+/// `command` (`collect`, `doctor`) for `site` as the OAuth client, with `tenant` as the
+/// authorization server and gateway and `store` as the token store.
+pub fn as_client(command: &str, site: &str, tenant: &Tenant, store: &Path) -> Command {
+    let mut binary = binary();
+    binary
+        .args([command, "--site", site, "--username", CLIENT_ID])
         .args([
             "--auth-url",
             &tenant.api_url(),
             "--api-url",
             &tenant.api_url(),
         ])
+        .args(["--retry-base", "0"])
         .arg("--token-store")
         .arg(store)
-        .arg("--output")
-        .arg(output)
         .env("ATLASSIAN_TOKEN", CLIENT_SECRET);
+    binary
+}
+
+fn collect_with_store(tenant: &Tenant, store: &Path, output: &Path) -> Command {
+    let mut command = as_client("collect", &tenant.url(), tenant, store);
+    command
+        .args(["--products", "jira,confluence", "-vv", "--output"])
+        .arg(output);
     command
 }
 
@@ -592,19 +592,10 @@ async fn the_demo_runs_the_oauth_path() {
 async fn a_site_not_reached_exits_4_listing_the_reachable_sites() {
     let tenant = start(small().with_oauth(oauth_tenant())).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut command = binary();
-    command
-        .args(["collect", "--site", "https://third-site.atlassian.net"])
-        .args(["--username", CLIENT_ID, "--products", "jira"])
-        .args([
-            "--auth-url",
-            &tenant.api_url(),
-            "--api-url",
-            &tenant.api_url(),
-        ])
-        .arg("--token-store")
-        .arg(dir.path().join("tokens.json"))
-        .env("ATLASSIAN_TOKEN", CLIENT_SECRET);
+    let store = dir.path().join("tokens.json");
+    let site = "https://third-site.atlassian.net";
+    let mut command = as_client("collect", site, &tenant, &store);
+    command.args(["--products", "jira"]);
     let run = printed(command).await;
     assert_eq!(run.code, Some(4), "{}", run.stderr);
     assert!(
