@@ -12,13 +12,23 @@ use crate::config::{self, Config, Product, Target, Verbosity};
 use crate::http::HttpSettings;
 use crate::output::{Destination, Format, OutputSpec};
 
-const AFTER_HELP: &str = "\
+const CREDENTIALS_HELP: &str = "\
 Credentials:
   The username decides the method: an email address (contains '@') means an API token, sent as
   HTTP Basic email:token. The token is read from the ATLASSIAN_TOKEN environment variable or the
   first line of --token-file, never from a flag (it would show in ps and shell history).
   Create one at https://id.atlassian.com/manage-profile/security/api-tokens.
+  Service accounts (...@serviceaccount.atlassian.com) and scoped API tokens go through the API
+  gateway (--api-url)/ex/jira/{cloudId}; any other email that the site answers with 401 is
+  retried once there.
+  A username without '@' is an OAuth 2.0 client id, and ATLASSIAN_TOKEN its client secret: a
+  service account's OAuth credentials (client-credentials grant at --auth-url), or a 3LO grant
+  stored by `atlassian-inventory auth login` (refreshed from --token-store).
 
+OAuth 2.0 scopes:
+";
+
+const AFTER_HELP: &str = "
 Permissions (Jira):
   Users, groups, members: Browse users and groups. Projects: Browse projects.
   Project roles, actors and permission schemes: Administer projects or Administer Jira.
@@ -53,12 +63,122 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// `--help` of `collect` and `doctor`: the credentials, the scope table, the rest.
+fn after_help() -> String {
+    format!(
+        "{CREDENTIALS_HELP}{}\n{AFTER_HELP}",
+        crate::scopes::describe()
+    )
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Collect users, groups, memberships, projects, roles, permissions and settings as
     /// normalized records (JSON Lines or CSV).
-    #[command(after_help = AFTER_HELP)]
+    #[command(after_help = after_help())]
     Collect(CollectArgs),
+    /// Check the credentials before a long run: the auth method and route chosen, and per
+    /// product which endpoints answer and which scopes or permissions are missing. Exit 0 when
+    /// everything answers, 3 when something is missing, 4 when the credentials are refused.
+    #[command(after_help = after_help())]
+    Doctor(CollectArgs),
+    /// Manage the stored OAuth 2.0 (3LO) grant: login, status, logout.
+    Auth {
+        #[command(subcommand)]
+        action: AuthCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Run the OAuth 2.0 authorization-code flow once: print the consent URL, wait for the
+    /// browser's redirect on a loopback port, and store the tokens (refresh token included)
+    /// in the token store for later runs.
+    #[command(after_help = LOGIN_HELP)]
+    Login(LoginArgs),
+    /// Show what the token store holds (never the tokens themselves).
+    Status(StoreArgs),
+    /// Remove a stored grant (the given client's, or every one).
+    Logout(LogoutArgs),
+}
+
+const LOGIN_HELP: &str = "\
+The OAuth app (developer.atlassian.com/console/myapps) must list the callback URL
+http://127.0.0.1:PORT/callback with the port of --callback-port, and the scopes the selected
+products need (see `collect --help`). The client secret is read from ATLASSIAN_TOKEN or
+--token-file. Later `collect` runs with the same --username refresh the stored grant; the
+refresh token rotates on every use and is written back atomically, under a file lock.";
+
+#[derive(Debug, Args)]
+pub struct AuthServerArgs {
+    /// Base URL of the OAuth 2.0 authorization server (http:// only for loopback).
+    #[arg(
+        long,
+        env = "ATLASSIAN_AUTH_URL",
+        value_name = "URL",
+        default_value = "https://auth.atlassian.com"
+    )]
+    pub auth_url: String,
+}
+
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The token store [default: $XDG_CONFIG_HOME/atlassian-inventory/tokens.json, else
+    /// ~/.config/atlassian-inventory/tokens.json].
+    #[arg(long, value_name = "PATH")]
+    pub token_store: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// Remove only this OAuth client's grant.
+    #[arg(long, env = "ATLASSIAN_USERNAME", value_name = "CLIENT_ID")]
+    pub username: Option<String>,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The OAuth 2.0 app's client id.
+    #[arg(long, env = "ATLASSIAN_USERNAME", value_name = "CLIENT_ID")]
+    pub username: Option<String>,
+
+    /// Read the client secret from the first line of this file instead of ATLASSIAN_TOKEN.
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+
+    /// Check that the grant reaches this site (https://acme.atlassian.net).
+    #[arg(long, env = "ATLASSIAN_SITE", value_name = "URL")]
+    pub site: Option<String>,
+
+    /// Products whose scopes to ask for, comma-separated: jira,confluence [default: both].
+    #[arg(long, value_name = "LIST")]
+    pub products: Option<String>,
+
+    /// The port of the loopback callback http://127.0.0.1:PORT/callback (0: any free port).
+    #[arg(long, value_name = "PORT", default_value_t = 8976)]
+    pub callback_port: u16,
+
+    /// Seconds to wait for the browser's redirect.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub wait: u64,
+
+    #[command(flatten)]
+    pub server: AuthServerArgs,
+
+    /// Base URL of the api.atlassian.com gateway (accessible-resources).
+    #[arg(
+        long,
+        env = "ATLASSIAN_API_URL",
+        value_name = "URL",
+        default_value = "https://api.atlassian.com"
+    )]
+    pub api_url: String,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Args)]
@@ -67,14 +187,22 @@ pub struct CollectArgs {
     #[arg(long, env = "ATLASSIAN_SITE", value_name = "URL")]
     pub site: Option<String>,
 
-    /// An Atlassian account email (API-token auth). Without '@' it would be an OAuth 2.0 client
-    /// id, not supported yet.
+    /// An Atlassian account email (API-token auth), or without '@' an OAuth 2.0 client id.
     #[arg(long, env = "ATLASSIAN_USERNAME", value_name = "NAME")]
     pub username: Option<String>,
 
-    /// Read the API token from the first line of this file instead of ATLASSIAN_TOKEN.
+    /// Read the API token (or OAuth client secret) from the first line of this file instead of
+    /// ATLASSIAN_TOKEN.
     #[arg(long, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub server: AuthServerArgs,
+
+    /// The token store of `auth login` grants [default: $XDG_CONFIG_HOME/atlassian-inventory/
+    /// tokens.json, else ~/.config/atlassian-inventory/tokens.json].
+    #[arg(long, value_name = "PATH")]
+    pub token_store: Option<PathBuf>,
 
     /// Products to collect, comma-separated: jira,assets,jsm,confluence,admin [default: all;
     /// admin when an Admin API key is given].
@@ -200,8 +328,18 @@ impl CollectArgs {
             bail!("--retry-base must be between 0 and 60 seconds");
         }
         let organization_only = products == [Product::Admin] && self.site.is_none();
+        let demo_client = self
+            .username
+            .as_deref()
+            .map(str::trim)
+            .filter(|name| !name.is_empty() && !name.contains('@'));
         let target = if self.demo {
-            Target::Demo
+            match demo_client {
+                Some(client_id) => Target::DemoOAuth {
+                    client_id: client_id.to_string(),
+                },
+                None => Target::Demo,
+            }
         } else if organization_only {
             Target::Organization
         } else {
@@ -211,18 +349,22 @@ impl CollectArgs {
             )?;
             let url = config::site_url(&site)?;
             let username = self.username.context(
-                "no username given; set --username or ATLASSIAN_USERNAME to the account's email",
+                "no username given; set --username or ATLASSIAN_USERNAME to the account's email \
+                 (or an OAuth client id)",
             )?;
-            let secret = match &self.token_file {
-                Some(path) => config::read_token_file(path)?,
-                None => env("ATLASSIAN_TOKEN")
-                    .filter(|t| !t.trim().is_empty())
-                    .map(|t| secrecy::SecretString::from(t.trim().to_string()))
-                    .context("no API token given; set ATLASSIAN_TOKEN or --token-file PATH")?,
+            let secret = secret(self.token_file.as_deref(), env)?;
+            // The token store is looked for only when it can matter: an OAuth client id.
+            let oauth = if username.contains('@') {
+                None
+            } else {
+                Some(config::OAuthSettings {
+                    auth_url: config::auth_url(&self.server.auth_url)?,
+                    token_store: token_store(self.token_store, env)?,
+                })
             };
             Target::Site {
                 url,
-                auth: config::auth(&username, secret)?,
+                auth: config::auth(&username, secret, oauth.as_ref())?,
             }
         };
         let verbosity = match (self.quiet, self.verbose) {
@@ -252,6 +394,74 @@ impl CollectArgs {
             aql: self.aql.filter(|aql| !aql.trim().is_empty()),
             progress: verbosity == Verbosity::Normal && std::io::stderr().is_terminal(),
             verbosity,
+        })
+    }
+}
+
+/// The API token or client secret: `--token-file`, else `ATLASSIAN_TOKEN`.
+fn secret(
+    file: Option<&std::path::Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<secrecy::SecretString> {
+    match file {
+        Some(path) => config::read_token_file(path),
+        None => env("ATLASSIAN_TOKEN")
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| secrecy::SecretString::from(t.trim().to_string()))
+            .context(
+                "no API token (or OAuth client secret) given; set ATLASSIAN_TOKEN or \
+                 --token-file PATH",
+            ),
+    }
+}
+
+/// `--token-store`, else the platform's config directory.
+fn token_store(
+    flag: Option<PathBuf>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<PathBuf> {
+    flag.or_else(|| crate::token_store::default_path(env))
+        .context(
+            "cannot tell where the OAuth token store goes (no XDG_CONFIG_HOME or HOME); give \
+         --token-store PATH",
+        )
+}
+
+impl StoreArgs {
+    pub fn into_path(self, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<PathBuf> {
+        token_store(self.token_store, env)
+    }
+}
+
+impl LoginArgs {
+    /// Validates the flags of `auth login`.
+    pub fn into_config(
+        self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<crate::auth::LoginConfig> {
+        let client_id = self
+            .username
+            .map(|name| name.trim().to_string())
+            .filter(|name| !name.is_empty())
+            .context("no client id given; set --username or ATLASSIAN_USERNAME to the OAuth app's client id")?;
+        if client_id.contains('@') {
+            bail!(
+                "auth login is for OAuth 2.0 apps: --username {client_id:?} is an email; give \
+                 the app's client id"
+            );
+        }
+        let products = Product::parse_list(self.products.as_deref().unwrap_or("jira,confluence"))?;
+        let site = self.site.as_deref().map(config::site_url).transpose()?;
+        Ok(crate::auth::LoginConfig {
+            client_id,
+            client_secret: secret(self.token_file.as_deref(), env)?,
+            auth_url: config::auth_url(&self.server.auth_url)?,
+            api_url: config::api_url(&self.api_url)?,
+            site,
+            scopes: crate::scopes::for_login(&products),
+            token_store: self.store.into_path(env)?,
+            callback_port: self.callback_port,
+            wait: Duration::from_secs(self.wait),
         })
     }
 }
@@ -301,6 +511,7 @@ mod tests {
         argv.extend_from_slice(args);
         match Cli::try_parse_from(argv).unwrap().command {
             Command::Collect(args) => args,
+            other => panic!("not collect: {other:?}"),
         }
     }
 

@@ -17,15 +17,17 @@ use tokio::task::JoinSet;
 
 use crate::config::{AdminAccess, Config, Product, Target};
 use crate::coverage::{self, Tally};
+use crate::http::oauth::{GrantType, OAuthClient, TokenSource};
 use crate::http::page::Pager;
 use crate::http::retry::{Clock, SystemClock};
 use crate::http::{ApiError, Auth, Client};
 use crate::output::{self, Sink, WriteError};
 use crate::progress::Progress;
 use crate::record::{Account, Namespace, Record, User};
+use crate::route::{self, Probe, Route, RouteError};
 use crate::stitch::{SeenGroups, Shared, Side, SiteDone, SiteUsers, Stitcher};
 use crate::summary::Summary;
-use crate::tenant::{OrgConfig, Tenant, TenantConfig};
+use crate::tenant::{OAuthTenant, OrgConfig, Tenant, TenantConfig};
 
 /// Records buffered between the producers and the writer.
 const CHANNEL: usize = 1024;
@@ -172,47 +174,35 @@ pub async fn run(config: Config) -> Result<Report, RunError> {
 
 /// Runs a collection; `clock` decides how retries wait (tests pass a manual clock).
 pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Report, RunError> {
+    // Ctrl-C or SIGTERM at any point, from the first request (route and token requests
+    // included) to the last: the run stops, its temporary output files are removed as the run
+    // is dropped, and the previous output stays in place.
+    tokio::select! {
+        outcome = run_to_end(config, clock) => outcome,
+        () = shutdown_signal() => Err(RunError::Interrupted),
+    }
+}
+
+async fn run_to_end(config: Config, clock: Arc<dyn Clock>) -> Result<Report, RunError> {
     let started = Instant::now();
     let collected_at = Timestamp::now();
     // The output is opened first, so a bad path fails before any request is made.
     let sink = Sink::open(&config.output).map_err(RunError::Usage)?;
 
     // The demo tenant lives as long as this function: it serves the whole run.
-    let endpoints = Endpoints::resolve(&config).await?;
-    let stats = Arc::new(crate::http::Stats::default());
-    let client_for = |base: &reqwest::Url, auth: Auth| {
-        Client::new(base.clone(), auth, &config.http, Arc::clone(&clock))
-            .map(|client| client.sharing_stats(Arc::clone(&stats)))
-            .map_err(RunError::Fatal)
-    };
-    let site_client = match &endpoints.site {
-        Some((url, auth)) => Some(client_for(url, auth.clone())?),
-        None => None,
-    };
-    // The Admin API has its own base URL and key; the key never goes to the site.
-    let admin_client = match &endpoints.admin {
-        Some(access) if config.products.contains(&Product::Admin) => {
-            let auth = Auth::AdminKey {
-                key: access.key.clone(),
-            };
-            Some((
-                client_for(&endpoints.api_url, auth)?,
-                access.settings.clone(),
-            ))
-        }
-        _ => None,
-    };
-    // Assets lives on the gateway (`--api-url`) and takes the site's own Basic credentials;
-    // the Admin key never goes there.
-    let assets = match &endpoints.site {
-        Some((_, auth)) if config.products.contains(&Product::Assets) => {
-            Some(crate::assets::Gateway {
-                client: client_for(&endpoints.api_url, auth.clone())?,
-                aql: config.aql.clone(),
-            })
-        }
-        _ => None,
-    };
+    let Connection {
+        endpoints,
+        stats,
+        site: site_client,
+        confluence: confluence_client,
+        assets: assets_client,
+        route,
+        admin: admin_client,
+    } = connect(&config, clock).await?;
+    let assets = assets_client.map(|client| crate::assets::Gateway {
+        client,
+        aql: config.aql.clone(),
+    });
     let Some(client) = site_client
         .clone()
         .or_else(|| admin_client.as_ref().map(|(c, _)| c.clone()))
@@ -246,6 +236,10 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Rep
         shared,
         groups: Arc::default(),
     };
+    let confluence_ctx = Ctx {
+        client: confluence_client.unwrap_or_else(|| ctx.client.clone()),
+        ..ctx.clone()
+    };
     let admin = admin_client.map(|(client, settings)| {
         let admin_ctx = Ctx {
             client,
@@ -260,6 +254,7 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Rep
         account_type: "site".to_string(),
         url: url.to_string().trim_end_matches('/').to_string(),
         auth_method: auth.method().to_string(),
+        route: route.as_ref().map(|r| r.name().to_string()),
         products: config
             .products
             .iter()
@@ -276,14 +271,13 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Rep
         let site = Site {
             on: site_on,
             assets: assets.as_ref(),
+            confluence: &confluence_ctx,
         };
         collect_products(&ctx, site, admin.as_ref(), &config.products).await
     };
-    let outcome = tokio::select! {
-        outcome = work => Some(outcome),
-        () = shutdown_signal() => None,
-    };
+    let outcome = work.await;
     drop(ctx);
+    drop(confluence_ctx);
     drop(admin);
 
     let drained = writer
@@ -295,30 +289,130 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Rep
         Err(WriteError::Other(e)) => return Err(RunError::Fatal(e)),
     };
     match outcome {
-        None => return Err(RunError::Interrupted),
-        Some(Err(Abort::Unauthorized(error))) => {
+        Err(Abort::Unauthorized(error)) => {
             return Err(RunError::Unauthorized(endpoints.unauthorized(&error)))
         }
         // The writer stopped without an error only when it was dropped; treat as fatal.
-        Some(Err(Abort::OutputClosed)) => {
+        Err(Abort::OutputClosed) => {
             return Err(RunError::Fatal(anyhow::anyhow!(
                 "the output writer stopped early"
             )))
         }
-        Some(Ok(())) => {}
+        Ok(()) => {}
     }
     sink.commit().map_err(RunError::Fatal)?;
-    Ok(Report {
-        summary: Summary::new(&tallies, &stats, started.elapsed()),
+    let mut summary = Summary::new(&tallies, &stats, started.elapsed());
+    summary.route = route.as_ref().map(Route::describe);
+    Ok(Report { summary })
+}
+
+/// Everything a run talks to: the endpoints (and the demo tenant serving them), the chosen
+/// route and one client per destination, all counted in `stats`.
+pub(crate) struct Connection {
+    pub endpoints: Endpoints,
+    pub stats: Arc<crate::http::Stats>,
+    /// Jira's client: the site, or the gateway's `/ex/jira/{cloudId}`.
+    pub site: Option<Client>,
+    /// Confluence's client: the site, or the gateway's `/ex/confluence/{cloudId}`.
+    pub confluence: Option<Client>,
+    pub route: Option<Route>,
+    /// The Assets API's client, when Assets is selected: `{api-url}` with the site's Basic
+    /// credentials, or, through the gateway, the same base as Jira (`/ex/jira/{cloudId}`).
+    pub assets: Option<Client>,
+    /// The Admin API's client (with its own key) and settings, when admin is selected.
+    pub admin: Option<(Client, crate::admin::AdminSettings)>,
+}
+
+/// Resolves the endpoints, chooses the site's route and builds the clients.
+pub(crate) async fn connect(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> Result<Connection, RunError> {
+    let endpoints = Endpoints::resolve(config).await?;
+    let stats = Arc::new(crate::http::Stats::default());
+    let client_for = |base: &reqwest::Url, auth: Auth| {
+        Client::new(base.clone(), auth, &config.http, Arc::clone(&clock))
+            .map(|client| client.sharing_stats(Arc::clone(&stats)))
+            .map_err(RunError::Fatal)
+    };
+    let site_client = match &endpoints.site {
+        Some((url, auth)) => Some(client_for(url, auth.clone())?),
+        None => None,
+    };
+    // The site itself or the API gateway; Jira and Confluence get a client each, which differ
+    // only through the gateway (`/ex/jira/{cloudId}`, `/ex/confluence/{cloudId}`).
+    let route = match &site_client {
+        Some(client) => Some(choose_route(client, &endpoints.api_url, &config.products).await?),
+        None => None,
+    };
+    let (site, confluence) = match (&site_client, &route) {
+        (Some(client), Some(route)) => (
+            Some(client.with_base(route.jira.clone())),
+            Some(client.with_base(route.confluence.clone())),
+        ),
+        _ => (None, None),
+    };
+    // Assets takes the site's credentials, never the Admin key (REFERENCE §0.1).
+    let assets = match (&endpoints.site, &site, &route) {
+        (Some((_, auth)), Some(jira), Some(route))
+            if config.products.contains(&Product::Assets) =>
+        {
+            Some(match route.cloud_id {
+                Some(_) => jira.clone(),
+                None => client_for(&endpoints.api_url, auth.clone())?,
+            })
+        }
+        _ => None,
+    };
+    // The Admin API has its own base URL and key; the key never goes to the site.
+    let admin = match &endpoints.admin {
+        Some(access) if config.products.contains(&Product::Admin) => {
+            let auth = Auth::AdminKey {
+                key: access.key.clone(),
+            };
+            Some((
+                client_for(&endpoints.api_url, auth)?,
+                access.settings.clone(),
+            ))
+        }
+        _ => None,
+    };
+    Ok(Connection {
+        endpoints,
+        stats,
+        site,
+        confluence,
+        route,
+        assets,
+        admin,
     })
+}
+
+/// The route for the site, probing with the first site product selected.
+async fn choose_route(
+    client: &Client,
+    api_url: &reqwest::Url,
+    products: &[Product],
+) -> Result<Route, RunError> {
+    let probe = if !products.contains(&Product::Jira) && products.contains(&Product::Confluence) {
+        Probe::Confluence
+    } else {
+        Probe::Jira
+    };
+    route::choose(client, api_url, probe)
+        .await
+        .map_err(|e| match e {
+            RouteError::Unauthorized(e) => RunError::Unauthorized(e),
+            RouteError::Fatal(e) => RunError::Fatal(e),
+        })
 }
 
 /// Where the run's requests go and with which credentials. For `--demo`, the simulated
 /// tenant's addresses and fresh demo credentials; it holds the tenant, which serves the run.
-struct Endpoints {
-    site: Option<(reqwest::Url, Auth)>,
-    api_url: reqwest::Url,
-    admin: Option<AdminAccess>,
+pub(crate) struct Endpoints {
+    pub site: Option<(reqwest::Url, Auth)>,
+    pub api_url: reqwest::Url,
+    pub admin: Option<AdminAccess>,
     _tenant: Option<Tenant>,
 }
 
@@ -337,18 +431,26 @@ impl Endpoints {
                 admin: config.admin.clone(),
                 _tenant: None,
             }),
-            Target::Demo => start_demo(config).await.map_err(RunError::Fatal),
+            Target::Demo => start_demo(config, None).await.map_err(RunError::Fatal),
+            Target::DemoOAuth { client_id } => start_demo(config, Some(client_id))
+                .await
+                .map_err(RunError::Fatal),
         }
     }
 
     /// The message for a 401: which endpoint rejected which credential.
-    fn unauthorized(&self, error: &ApiError) -> anyhow::Error {
-        let from_site = self
-            .site
-            .as_ref()
-            .is_some_and(|(url, _)| error.url.starts_with(url.as_str()));
+    pub fn unauthorized(&self, error: &ApiError) -> anyhow::Error {
+        let admin_api = format!("{}admin/", self.api_url);
+        let from_admin_api = error.url.starts_with(&admin_api);
         match &self.site {
-            Some((url, auth)) if from_site => anyhow::anyhow!(
+            Some((url, Auth::OAuth(source))) if !from_admin_api => anyhow::anyhow!(
+                "{url}: the OAuth access token of client {} ({}) was refused, even after a \
+                 renewal. Check that the grant still holds for this site and its scopes. \
+                 [{error}]",
+                source.client_id(),
+                source.method()
+            ),
+            Some((url, auth)) if !from_admin_api => anyhow::anyhow!(
                 "{url} rejected the credentials ({}: HTTP Basic with {} and an API token). \
                  Check ATLASSIAN_USERNAME and the token, which may have expired or been revoked. \
                  [{error}]",
@@ -365,10 +467,11 @@ impl Endpoints {
     }
 }
 
-/// The site side of a run: whether a site was given, and the Assets gateway when Assets is
-/// selected.
+/// The site's side of a run: whether there is a site, Confluence's context (its own client
+/// when the route is the gateway), and the Assets gateway when Assets is selected.
 struct Site<'a> {
     on: bool,
+    confluence: &'a Ctx,
     assets: Option<&'a crate::assets::Gateway>,
 }
 
@@ -378,7 +481,11 @@ async fn collect_products(
     admin: Option<&(Ctx, crate::admin::AdminSettings)>,
     products: &[Product],
 ) -> Result<(), Abort> {
-    let site_on = site.on;
+    let Site {
+        on: site_on,
+        confluence,
+        assets,
+    } = site;
     for product in products {
         let coverage = match product {
             Product::Admin if admin.is_some() => continue,
@@ -400,9 +507,9 @@ async fn collect_products(
             crate::jira::collect(ctx).await?;
         }
         if site_on && products.contains(&Product::Confluence) {
-            crate::confluence::collect(ctx).await?;
+            crate::confluence::collect(confluence).await?;
         }
-        if let Some(gateway) = site.assets.filter(|_| site_on) {
+        if let Some(gateway) = assets.filter(|_| site_on) {
             crate::assets::collect(ctx, gateway).await?;
         }
         if site_on && products.contains(&Product::Jsm) {
@@ -427,8 +534,9 @@ async fn collect_products(
     Ok(())
 }
 
-/// Starts the built-in simulated tenant, with an organisation, and fresh demo credentials.
-async fn start_demo(config: &Config) -> anyhow::Result<Endpoints> {
+/// Starts the built-in simulated tenant, with an organisation, and fresh demo credentials: an
+/// API token, or with `oauth_client` the OAuth client credentials of a service account.
+async fn start_demo(config: &Config, oauth_client: Option<&str>) -> anyhow::Result<Endpoints> {
     let fresh = || -> String {
         std::iter::repeat_with(fastrand::alphanumeric)
             .take(32)
@@ -436,16 +544,31 @@ async fn start_demo(config: &Config) -> anyhow::Result<Endpoints> {
     };
     let email = "demo@example.com";
     let (token, key) = (fresh(), fresh());
-    let tenant_config = TenantConfig::demo(email, SecretString::from(token.clone()))
+    let client_secret = fresh();
+    let mut tenant_config = TenantConfig::demo(email, SecretString::from(token.clone()))
         .with_org(OrgConfig::demo(SecretString::from(key.clone())));
+    if let Some(client_id) = oauth_client {
+        tenant_config = tenant_config.with_oauth(OAuthTenant::new(
+            client_id,
+            SecretString::from(client_secret.clone()),
+        ));
+    }
     let tenant = Tenant::start(tenant_config)
         .await
         .map_err(|e| anyhow::anyhow!("could not start the demo tenant: {e:#}"))?;
     let site = reqwest::Url::parse(&tenant.url())?;
     let api_url = reqwest::Url::parse(&tenant.api_url())?;
-    let auth = Auth::ApiToken {
-        email: email.to_string(),
-        token: SecretString::from(token),
+    let auth = match oauth_client {
+        Some(client_id) => Auth::OAuth(Arc::new(TokenSource::new(OAuthClient {
+            client_id: client_id.to_string(),
+            client_secret: SecretString::from(client_secret),
+            auth_url: api_url.clone(),
+            grant: GrantType::ClientCredentials,
+        }))),
+        None => Auth::ApiToken {
+            email: email.to_string(),
+            token: SecretString::from(token),
+        },
     };
     let admin = AdminAccess {
         key: SecretString::from(key),

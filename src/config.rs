@@ -1,13 +1,14 @@
 //! The validated configuration of a run: plain data, built from flags and environment in one
 //! place ([`crate::cli`]). The rest of the crate never sees clap.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 use jiff::Timestamp;
 use reqwest::Url;
 use secrecy::SecretString;
 
+use crate::http::oauth::{GrantType, OAuthClient, TokenSource};
 use crate::http::{Auth, HttpSettings};
 use crate::output::OutputSpec;
 
@@ -42,6 +43,11 @@ pub struct AdminAccess {
 pub enum Target {
     /// The built-in simulated tenant, started in-process.
     Demo,
+    /// The same, reached with the OAuth 2.0 client credentials of a service account whose
+    /// client id is given (the demo makes up the secret).
+    DemoOAuth {
+        client_id: String,
+    },
     Site {
         url: Url,
         auth: Auth,
@@ -197,24 +203,61 @@ pub fn since(text: &str, now: Timestamp) -> anyhow::Result<Timestamp> {
     bail!("--since {text:?} is neither a duration nor a time; {hint}")
 }
 
+/// Where OAuth 2.0 clients get their tokens, from `--auth-url` and `--token-store`.
+#[derive(Clone, Debug)]
+pub struct OAuthSettings {
+    /// `https://auth.atlassian.com`, or a loopback stand-in.
+    pub auth_url: Url,
+    /// The token store of 3LO grants.
+    pub token_store: PathBuf,
+}
+
+/// The OAuth server's root URL (`--auth-url`), checked like the site's.
+pub fn auth_url(text: &str) -> anyhow::Result<Url> {
+    root_url("--auth-url", text, "e.g. https://auth.atlassian.com")
+}
+
 /// The credentials for a username: an email (contains `@`) means an API token; anything else
-/// would be an OAuth 2.0 client id.
-pub fn auth(username: &str, secret: SecretString) -> anyhow::Result<Auth> {
+/// is an OAuth 2.0 client id, and `secret` its client secret. A client with a grant in the token
+/// store (from `auth login`) refreshes it; any other uses the client-credentials grant of a
+/// service account.
+pub fn auth(
+    username: &str,
+    secret: SecretString,
+    oauth: Option<&OAuthSettings>,
+) -> anyhow::Result<Auth> {
     let username = username.trim();
     if username.is_empty() {
-        bail!("the username is empty; set --username or ATLASSIAN_USERNAME to the Atlassian account's email");
+        bail!("the username is empty; set --username or ATLASSIAN_USERNAME to the Atlassian account's email or an OAuth client id");
     }
-    if !username.contains('@') {
-        bail!(
-            "username {username:?} has no '@', so it would be an OAuth 2.0 client id, which this \
-             version does not support yet; use the email address of an Atlassian account with an \
-             API token (https://id.atlassian.com/manage-profile/security/api-tokens)"
-        );
+    if username.contains('@') {
+        return Ok(Auth::ApiToken {
+            email: username.to_string(),
+            token: secret,
+        });
     }
-    Ok(Auth::ApiToken {
-        email: username.to_string(),
-        token: secret,
-    })
+    let oauth = oauth.context("an OAuth client id needs the OAuth settings (--auth-url)")?;
+    Ok(Auth::OAuth(std::sync::Arc::new(TokenSource::new(
+        oauth_client(username, secret, oauth),
+    ))))
+}
+
+/// An OAuth client and the grant it uses (see [`auth`]).
+pub fn oauth_client(client_id: &str, secret: SecretString, oauth: &OAuthSettings) -> OAuthClient {
+    let store = crate::token_store::Store::new(oauth.token_store.clone());
+    let grant = if store.has_grant(client_id) {
+        GrantType::RefreshToken {
+            store: oauth.token_store.clone(),
+        }
+    } else {
+        GrantType::ClientCredentials
+    };
+    OAuthClient {
+        client_id: client_id.to_string(),
+        client_secret: secret,
+        auth_url: oauth.auth_url.clone(),
+        grant,
+    }
 }
 
 /// Reads a secret from a file: the first line, without surrounding whitespace.
@@ -311,12 +354,17 @@ mod tests {
 
     #[test]
     fn the_username_picks_the_auth_method() {
-        let auth = auth("me@example.com", SecretString::from("t")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let oauth = OAuthSettings {
+            auth_url: auth_url("https://auth.atlassian.com").unwrap(),
+            token_store: dir.path().join("tokens.json"),
+        };
+        let auth = auth("me@example.com", SecretString::from("t"), None).unwrap();
         assert_eq!(auth.method(), "api_token");
-        let error = super::auth("my-client-id", SecretString::from("t"))
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("OAuth 2.0"), "{error}");
+        let client = super::auth("my-client-id", SecretString::from("t"), Some(&oauth)).unwrap();
+        assert_eq!(client.method(), "oauth_client_credentials");
+        assert_eq!(client.principal(), "my-client-id");
+        assert!(auth_url("http://auth.atlassian.com").is_err());
     }
 
     #[test]

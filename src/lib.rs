@@ -15,16 +15,22 @@
 //!   products: one function per resource.
 //! - [`record`] is the record schema, the product's public interface; [`stitch`] joins what
 //!   several products report about the same user or group.
+//! - [`route`] picks the site or the API gateway (`/ex/{product}/{cloudId}`) for the run's
+//!   credentials; [`scopes`] is the table of OAuth scopes each product needs; [`token_store`]
+//!   keeps 3LO grants between runs; [`auth`] (`auth login|status|logout`) and [`doctor`] are the
+//!   commands beside `collect`.
 //! - [`tenant`] is the simulated Atlassian tenant on loopback that `--demo`, the tests and the
 //!   benchmark run the real collector against.
 
 pub mod admin;
 pub mod assets;
+pub mod auth;
 pub mod cli;
 pub mod collect;
 pub mod config;
 pub mod confluence;
 pub mod coverage;
+pub mod doctor;
 pub mod http;
 pub mod jira;
 pub mod jsm;
@@ -32,10 +38,13 @@ pub mod logging;
 pub mod output;
 pub mod progress;
 pub mod record;
+pub mod route;
+pub mod scopes;
 pub mod settings;
 pub mod stitch;
 pub mod summary;
 pub mod tenant;
+pub mod token_store;
 
 /// Exit statuses: a contract for scripts, documented in `--help` and the README.
 pub mod exit {
@@ -52,11 +61,18 @@ pub mod exit {
         match outcome {
             Ok(report) if report.partial() => PARTIAL,
             Ok(_) => OK,
-            Err(RunError::BrokenPipe) => OK,
-            Err(RunError::Usage(_)) => USAGE,
-            Err(RunError::Unauthorized(_)) => UNAUTHORIZED,
-            Err(RunError::Interrupted) => INTERRUPTED,
-            Err(RunError::Fatal(_)) => FATAL,
+            Err(error) => error_code(error),
+        }
+    }
+
+    /// The status of a command that failed.
+    pub fn error_code(error: &RunError) -> u8 {
+        match error {
+            RunError::BrokenPipe => OK,
+            RunError::Usage(_) => USAGE,
+            RunError::Unauthorized(_) => UNAUTHORIZED,
+            RunError::Interrupted => INTERRUPTED,
+            RunError::Fatal(_) => FATAL,
         }
     }
 }

@@ -155,8 +155,12 @@ pub struct Account {
     pub name: Option<String>,
     /// Organisations: the verified domains.
     pub domains: Vec<String>,
-    /// `api_token` (HTTP Basic with an email and API token) or `admin_api_key`.
+    /// `api_token` (HTTP Basic with an email and API token), `oauth_client_credentials`,
+    /// `oauth_3lo` or `admin_api_key`.
     pub auth_method: String,
+    /// Sites: `site` (requests went to the site) or `gateway` (through
+    /// `api.atlassian.com/ex/{product}/{cloudId}`); null for organisations.
+    pub route: Option<String>,
     /// The products the run was asked to collect.
     pub products: Vec<String>,
     /// When the run started, RFC 3339 UTC.

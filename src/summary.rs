@@ -20,6 +20,8 @@ pub struct Summary {
     pub problems: Vec<String>,
     /// Products selected but not collected by this version.
     pub not_implemented: Vec<String>,
+    /// How the site was reached, when it was not directly (see [`crate::route::Route`]).
+    pub route: Option<String>,
 }
 
 impl Summary {
@@ -44,6 +46,7 @@ impl Summary {
             elapsed,
             problems,
             not_implemented,
+            route: None,
         }
     }
 }
@@ -66,6 +69,9 @@ impl fmt::Display for Summary {
             self.requests,
             self.retries
         )?;
+        if let Some(route) = &self.route {
+            write!(f, "; {route}")?;
+        }
         if self.problems.is_empty() && self.not_implemented.is_empty() {
             write!(f, "; coverage complete")?;
         } else if self.problems.is_empty() {

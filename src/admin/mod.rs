@@ -123,6 +123,7 @@ pub async fn collect(ctx: &Ctx, settings: &AdminSettings) -> Result<(), Abort> {
             name: org.name(),
             domains,
             auth_method: ctx.client.auth().method().to_string(),
+            route: None,
             products: vec![PRODUCT.to_string()],
             collected_at: Timestamp::now().to_string(),
             collector: concat!("atlassian-inventory ", env!("CARGO_PKG_VERSION")).to_string(),

@@ -6,9 +6,11 @@
 //!
 //! Secrets: the API token lives in a [`SecretString`] and is exposed in exactly one place,
 //! [`Auth::apply`], which puts it in the `Authorization` header (reqwest marks that header
-//! sensitive so it is never logged). Error messages carry the method, the URL (which never holds
+//! sensitive so it is never logged). OAuth access tokens come from [`oauth::TokenSource`] and go
+//! out through [`Auth::apply`] too; a 401 to one renews it once inside the retry loop. Error messages carry the method, the URL (which never holds
 //! a secret) and a short prefix of Atlassian's error body.
 
+pub mod oauth;
 pub mod page;
 pub mod retry;
 
@@ -26,6 +28,8 @@ use retry::{Clock, Failure, GiveUp, RetryPolicy};
 
 /// Largest response body accepted; Atlassian's biggest pages are a few MiB.
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// Renewals of a rejected OAuth access token for one request (see [`Client::send`]).
+const MAX_RENEWALS: u32 = 3;
 /// How much of an error body goes into a message.
 const ERROR_BODY_PREFIX: usize = 200;
 
@@ -36,6 +40,10 @@ pub enum Auth {
     ApiToken { email: String, token: SecretString },
     /// An organisation's Admin API key, sent as a Bearer token to the Admin API only.
     AdminKey { key: SecretString },
+    /// OAuth 2.0: a Bearer access token from the source, renewed when it runs out.
+    OAuth(Arc<oauth::TokenSource>),
+    /// No credentials: the OAuth token endpoint and the site's public `_edge/tenant_info`.
+    None,
 }
 
 impl Auth {
@@ -44,6 +52,8 @@ impl Auth {
         match self {
             Auth::ApiToken { .. } => "api_token",
             Auth::AdminKey { .. } => "admin_api_key",
+            Auth::OAuth(source) => source.method(),
+            Auth::None => "none",
         }
     }
 
@@ -52,16 +62,32 @@ impl Auth {
         match self {
             Auth::ApiToken { email, .. } => email,
             Auth::AdminKey { .. } => "the organisation API key",
+            Auth::OAuth(source) => source.client_id(),
+            Auth::None => "no one",
         }
     }
 
-    /// The one place a secret leaves its wrapper.
-    fn apply(&self, request: RequestBuilder) -> RequestBuilder {
-        match self {
-            Auth::ApiToken { email, token } => {
+    /// A service account's email: its API tokens are scoped and work only through the
+    /// `api.atlassian.com/ex/{product}/{cloudId}` gateway (REFERENCE §0.1).
+    pub fn is_service_account(&self) -> bool {
+        matches!(self, Auth::ApiToken { email, .. }
+            if email.to_ascii_lowercase().ends_with("@serviceaccount.atlassian.com"))
+    }
+
+    /// The one place a secret leaves its wrapper for a request: `access` is the OAuth access
+    /// token the retry loop got for this attempt.
+    fn apply(
+        &self,
+        request: RequestBuilder,
+        access: Option<&oauth::AccessToken>,
+    ) -> RequestBuilder {
+        match (self, access) {
+            (Auth::ApiToken { email, token }, _) => {
                 request.basic_auth(email, Some(token.expose_secret()))
             }
-            Auth::AdminKey { key } => request.bearer_auth(key.expose_secret()),
+            (Auth::AdminKey { key }, _) => request.bearer_auth(key.expose_secret()),
+            (Auth::OAuth(_), Some(access)) => request.bearer_auth(access.secret.expose_secret()),
+            (Auth::OAuth(_), None) | (Auth::None, _) => request,
         }
     }
 }
@@ -132,6 +158,9 @@ pub enum ErrorKind {
     Pagination(String),
     /// A GraphQL endpoint answered with `errors` instead of data.
     GraphQl(String),
+    /// No usable credentials: the OAuth token endpoint refused the grant, or the token store is
+    /// missing or unreadable. Ends the run like a 401.
+    Credentials(String),
 }
 
 impl ApiError {
@@ -143,7 +172,7 @@ impl ApiError {
     }
 
     pub fn is_unauthorized(&self) -> bool {
-        self.status() == Some(401)
+        self.status() == Some(401) || matches!(self.kind, ErrorKind::Credentials(_))
     }
 
     pub(crate) fn pagination(method: &'static str, url: &str, reason: String) -> Self {
@@ -182,6 +211,7 @@ impl std::fmt::Display for ApiError {
             ErrorKind::TooLarge => write!(f, "response larger than {MAX_BODY_BYTES} bytes"),
             ErrorKind::Pagination(reason) => write!(f, "pagination stopped: {reason}"),
             ErrorKind::GraphQl(message) => write!(f, "GraphQL errors: {message}"),
+            ErrorKind::Credentials(message) => write!(f, "{message}"),
         }
     }
 }
@@ -246,6 +276,45 @@ impl Client {
 
     pub fn base(&self) -> &Url {
         &self.base
+    }
+
+    /// The same client (pool, limits, counters, credentials) for another base URL: the
+    /// gateway's `/ex/jira/{cloudId}` or `/ex/confluence/{cloudId}`.
+    pub fn with_base(&self, base: Url) -> Self {
+        Client {
+            base,
+            ..self.clone()
+        }
+    }
+
+    /// The same client with other credentials (none, for public endpoints).
+    pub fn with_auth(&self, auth: Auth) -> Self {
+        Client {
+            auth,
+            ..self.clone()
+        }
+    }
+
+    /// POST a token request (no credentials in headers: they are in `body`) and decode the
+    /// answer. `retry: false` sends it once: a refresh token is spent by the request itself.
+    pub(crate) async fn token_request(
+        &self,
+        url: Url,
+        body: Vec<u8>,
+        retry: bool,
+    ) -> Result<oauth::TokenAnswer, ApiError> {
+        let request = Request {
+            method: Method::POST,
+            body: Some(body),
+            authenticate: false,
+            ..Request::get(url)
+        };
+        let (answer, _) = if retry {
+            self.send(&request).await?
+        } else {
+            self.attempt(&request, None).await.map_err(|(_, e)| e)?
+        };
+        request.decode(&answer)
     }
 
     /// The absolute URL of `path` (which starts with `/`) with `query` appended.
@@ -363,11 +432,28 @@ impl Client {
 
     async fn send(&self, request: &Request) -> Result<(Vec<u8>, HeaderMap), ApiError> {
         let mut retry = 0;
+        let mut renewals = 0;
         loop {
-            let (failure, error) = match self.attempt(request).await {
+            let access = match (&self.auth, request.authenticate) {
+                (Auth::OAuth(source), true) => Some(source.access_token(self).await?),
+                _ => None,
+            };
+            let (failure, error) = match self.attempt(request, access.as_ref()).await {
                 Ok(answer) => return Ok(answer),
                 Err(failed) => failed,
             };
+            // An access token can be revoked or run out early: renew it once, at once. A 401 to
+            // the token minted for that is the answer. A token another run stored may have run
+            // out meanwhile; that one is replaced too, a few times at most.
+            if let (Auth::OAuth(source), Some(used)) = (&self.auth, &access) {
+                let spent = (renewals > 0 && used.minted) || renewals >= MAX_RENEWALS;
+                if error.status() == Some(401) && !spent {
+                    tracing::debug!(url = %request.url, "access token rejected; renewing it");
+                    source.rejected(used).await;
+                    renewals += 1;
+                    continue;
+                }
+            }
             match self.retry.delay(&failure, retry, self.clock.now()) {
                 Ok(wait) => {
                     let url = &request.url;
@@ -386,6 +472,7 @@ impl Client {
     async fn attempt(
         &self,
         request: &Request,
+        access: Option<&oauth::AccessToken>,
     ) -> Result<(Vec<u8>, HeaderMap), (Failure, ApiError)> {
         let url = &request.url;
         let method = request.method_name();
@@ -394,10 +481,11 @@ impl Client {
         })?;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         tracing::trace!(%url, "{method}");
-        let mut builder = self
-            .auth
-            .apply(self.http.request(request.method.clone(), url.clone()))
-            .header(ACCEPT, request.accept);
+        let mut builder = self.http.request(request.method.clone(), url.clone());
+        if request.authenticate {
+            builder = self.auth.apply(builder, access);
+        }
+        builder = builder.header(ACCEPT, request.accept);
         for (name, value) in request.headers {
             builder = builder.header(*name, *value);
         }
@@ -459,6 +547,8 @@ struct Request {
     /// Extra headers, never credentials (those are added by [`Auth::apply`] only).
     headers: &'static [(&'static str, &'static str)],
     body: Option<Vec<u8>>,
+    /// False for token requests: their credentials are in the body.
+    authenticate: bool,
 }
 
 impl Request {
@@ -469,6 +559,7 @@ impl Request {
             accept: "application/json",
             headers: &[],
             body: None,
+            authenticate: true,
         }
     }
 

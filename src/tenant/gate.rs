@@ -19,7 +19,8 @@ pub(super) async fn gate(State(site): State<Arc<Site>>, request: Request, next: 
     let path = request.uri().path().to_string();
     let query = request.uri().query().unwrap_or_default().to_string();
     let auth = auth_scheme(request.headers());
-    let response = if !authenticated(&site, request.headers()) {
+    let response = if !authenticated(&site, request.headers()) || super::oauth::gateway_only(&site)
+    {
         // Jira Cloud's body for a request without valid credentials.
         JiraError::new(
             StatusCode::UNAUTHORIZED,
@@ -114,7 +115,11 @@ pub(super) fn auth_scheme(headers: &HeaderMap) -> &'static str {
 }
 
 /// `Authorization: Basic base64(email:token)` with the configured pair. The only place the
-/// token is exposed.
+/// token is exposed. The API gateway checks Basic credentials with it too.
+pub(super) fn basic_matches(site: &Site, headers: &HeaderMap) -> bool {
+    authenticated(site, headers)
+}
+
 pub(super) fn authenticated(site: &Site, headers: &HeaderMap) -> bool {
     let Some(encoded) = headers
         .get(header::AUTHORIZATION)

@@ -19,11 +19,13 @@
 //!   site permissions, audit log, settings) and its endpoints, v1, v2 and GraphQL;
 //! - `error`: Jira's `ErrorCollection` error body;
 //! - `org_data`: the deterministic synthetic organization ([`OrgData`]) behind the Admin APIs;
-//! - `admin`: the Admin listener's gate, route table and handlers.
+//! - `admin`: the Admin listener's gate, route table and handlers;
 //! - `assets_data`, `assets`: the Assets CMDB (workspace, schemas, object types, objects) and
 //!   its endpoints: workspace discovery on the site, the Assets API on the second listener
 //!   (Basic auth with the site's credentials, as on `api.atlassian.com`);
-//! - `jsm_data`, `jsm`: Jira Service Management's service desks, customers and organisations.
+//! - `jsm_data`, `jsm`: Jira Service Management's service desks, customers and organisations;
+//! - `oauth`: the OAuth authorization server and the `/ex/{product}/{cloudId}` gateway on the
+//!   Admin listener, and the site's public `/_edge/tenant_info`.
 
 mod admin;
 mod assets;
@@ -36,6 +38,7 @@ mod gate;
 mod jira;
 mod jsm;
 mod jsm_data;
+mod oauth;
 mod org_data;
 
 use std::sync::atomic::AtomicU64;
@@ -54,6 +57,7 @@ pub use data::{
     Project, ProjectRole, RoleActor, User,
 };
 pub use jsm_data::{JsmData, Organization, ServiceDesk};
+pub use oauth::{OAuthStats, OAuthTenant, CLOUD_ID, OTHER_SITE};
 pub use org_data::{
     ApiKey, ApiToken, AuditEvent, DirectoryGroup, DirectoryUser, Domain, EventContext, OrgData,
     ProductAccess, ServiceAccount, TokenOwner,
@@ -83,6 +87,8 @@ pub struct TenantConfig {
     pub jsm: JsmTenant,
     /// The organization behind the Admin API listener; `None`: every Admin path answers 404.
     pub org: Option<OrgConfig>,
+    /// The OAuth client the token endpoint knows and its grant; `None`: every grant is refused.
+    pub oauth: Option<OAuthTenant>,
 }
 
 /// Size and behaviour of the Confluence side of the site.
@@ -196,6 +202,7 @@ impl TenantConfig {
             assets: AssetsTenant::default(),
             jsm: JsmTenant::default(),
             org: None,
+            oauth: None,
         }
     }
 
@@ -224,6 +231,14 @@ impl TenantConfig {
                 portal_customers: 8,
             },
             ..TenantConfig::demo(email, token)
+        }
+    }
+
+    /// The same site, with an OAuth client and the gateway's behaviour.
+    pub fn with_oauth(self, oauth: OAuthTenant) -> Self {
+        TenantConfig {
+            oauth: Some(oauth),
+            ..self
         }
     }
 
@@ -366,6 +381,8 @@ struct Site {
     /// Authenticated Assets API requests so far; drives the Assets rate limit.
     assets_served: AtomicU64,
     log: Mutex<Vec<LoggedRequest>>,
+    /// Tokens and codes the OAuth authorization server issued.
+    oauth: oauth::OAuthState,
 }
 
 /// A running simulated site. Dropping it stops the server.
@@ -401,15 +418,18 @@ impl Tenant {
             admin_served: AtomicU64::new(0),
             assets_served: AtomicU64::new(0),
             log: Mutex::new(Vec::new()),
+            oauth: oauth::OAuthState::default(),
         });
         let app = jira::routes()
             .merge(confluence::routes())
             .merge(jsm::routes())
             .merge(assets::site_routes())
+            .merge(oauth::site_routes())
             .layer(axum::middleware::from_fn_with_state(
                 site.clone(),
                 gate::gate,
-            ));
+            ))
+            .merge(oauth::public_site_routes());
         let app = app.with_state(site.clone());
         // The Assets paths have their own gate (the site's Basic credentials); everything
         // else on this listener is the Admin API.
@@ -423,6 +443,7 @@ impl Tenant {
                 admin::gate,
             ))
             .merge(assets_api)
+            .merge(oauth::api_routes())
             .with_state(site.clone());
         let shutdown = vec![serve(listener, app), serve(api_listener, api)];
         tracing::debug!(url = %site.base_url, api_url = %site.api_url, "simulated tenant listening");
@@ -441,6 +462,16 @@ impl Tenant {
 
     pub fn dataset(&self) -> &Dataset {
         &self.site.data
+    }
+
+    /// What the OAuth authorization server did so far.
+    pub fn oauth_stats(&self) -> OAuthStats {
+        self.site.oauth.stats()
+    }
+
+    /// The refresh tokens that are still valid (for tests: a client must hold the newest).
+    pub fn live_refresh_tokens(&self) -> Vec<String> {
+        self.site.oauth.live_refresh_tokens()
     }
 
     /// Every request served so far, in order.

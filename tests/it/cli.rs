@@ -12,19 +12,13 @@ use base64::Engine;
 use serde_json::Value;
 
 use crate::admin::ADMIN_KEY;
+use crate::oauth::{has_token, CLIENT_ID, CLIENT_SECRET};
 use crate::support::*;
 
 /// The binary with a clean environment: no ATLASSIAN_* from the machine running the tests.
 fn binary() -> Command {
     let mut command = Command::cargo_bin("atlassian-inventory").expect("binary is built");
-    for name in [
-        "ATLASSIAN_SITE",
-        "ATLASSIAN_USERNAME",
-        "ATLASSIAN_TOKEN",
-        "ATLASSIAN_API_URL",
-        "ATLASSIAN_ADMIN_API_KEY",
-        "ATLASSIAN_ORG_ID",
-    ] {
+    for name in ATLASSIAN_ENV {
         command.env_remove(name);
     }
     command
@@ -263,6 +257,31 @@ async fn the_token_appears_nowhere() {
         "{}",
         stderr(&runs[5])
     );
+    // An OAuth client secret, accepted and refused, and the access tokens it gets.
+    let oauth = start(small().with_oauth(crate::oauth::oauth_tenant())).await;
+    for secret in [CLIENT_SECRET, "a-secret-the-server-does-not-know"] {
+        let mut command = binary();
+        command
+            .arg("collect")
+            .args(["--site", &oauth.url(), "--username", CLIENT_ID])
+            .args(["--products", "jira", "--retry-base", "0", "-vv"])
+            .args([
+                "--auth-url",
+                &oauth.api_url(),
+                "--api-url",
+                &oauth.api_url(),
+            ])
+            .arg("--token-store")
+            .arg(dir.path().join("tokens.json"))
+            .env("ATLASSIAN_TOKEN", secret);
+        runs.push(output(command).await);
+    }
+    assert_eq!(runs[6].status.code(), Some(0), "{}", stderr(&runs[6]));
+    assert_eq!(runs[7].status.code(), Some(4));
+    assert!(
+        !dir.path().join("tokens.json").exists(),
+        "client credentials store nothing"
+    );
 
     for (i, run) in runs.iter().enumerate() {
         for stream in [&run.stdout, &run.stderr] {
@@ -274,6 +293,15 @@ async fn the_token_appears_nowhere() {
                 "run {i} printed the wrong key"
             );
             assert!(!text.contains(&basic), "run {i} printed the Basic header");
+            assert!(
+                !text.contains(CLIENT_SECRET),
+                "run {i} printed the client secret"
+            );
+            assert!(
+                !text.contains("a-secret-the"),
+                "run {i} printed the wrong secret"
+            );
+            assert!(!has_token(&text), "run {i} printed an OAuth token");
         }
     }
     assert!(!stderr(&runs[0]).is_empty(), "-vv does log");
@@ -317,9 +345,11 @@ fn bad_input_exits_2_with_a_clear_message() {
                 "https://acme.atlassian.net",
                 "--username",
                 "client-id",
+                "--auth-url",
+                "http://auth.example.com",
             ],
             env: &[("ATLASSIAN_TOKEN", "x")],
-            message: "OAuth 2.0",
+            message: "--auth-url",
         },
         BadInput {
             args: &[
@@ -367,6 +397,10 @@ fn help_answers_the_usual_questions() {
         "Exit status",
         "finished, but some endpoint family is partial",
         "Administer Jira",
+        "OAuth 2.0 client id",
+        "manage:jira-configuration",
+        "read:space:confluence",
+        "serviceaccount.atlassian.com",
     ] {
         assert!(help.contains(needle), "--help lacks {needle:?}");
     }

@@ -6,6 +6,8 @@
 //! - `cli`: the built binary end to end: formats, exit statuses, `--demo`, secrets.
 //! - `tenant`: the simulated tenant's own behaviour and quirks.
 //! - `admin_tenant`: the simulated tenant's Admin API listener.
+//! - `oauth`: OAuth 2.0 grants, token rotation across processes, gateway routing for OAuth,
+//!   service accounts and scoped tokens; `doctor`: the credentials check.
 //! - `spec`: the tenant's responses validated against the official Jira spec (`schema` is the
 //!   validator).
 
@@ -15,7 +17,9 @@ mod assets;
 mod cli;
 mod collect;
 mod confluence;
+mod doctor;
 mod jsm;
+mod oauth;
 mod schema;
 mod signals;
 mod spec;

@@ -10,12 +10,26 @@ use crate::support::*;
 
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_leaves_the_previous_output_and_no_temp_file() {
-    // Every request answers 503, and the first backoff step is 30 to 60 s: the run is parked in
-    // its first retry wait when the signal comes.
+async fn sigterm_before_collecting_leaves_the_previous_output_and_no_temp_file() {
+    // Every request answers 503, the route probe included: the run is parked in its first
+    // retry wait, before any record, when the signal comes.
+    sigterm_while_parked(1, 1).await;
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_while_collecting_leaves_the_previous_output_and_no_temp_file() {
+    // Every second request answers 503: the probe passes, the writer holds its temporary file,
+    // and the listings are parked in their retry waits when the signal comes.
+    sigterm_while_parked(2, 3).await;
+}
+
+/// Runs the binary against a tenant whose every `every`th request fails, with a 30 to 60 s
+/// first backoff step; sends SIGTERM once the tenant has seen `requests` requests.
+async fn sigterm_while_parked(every: u32, requests: usize) {
     let tenant = start(TenantConfig {
         faults: Faults {
-            unavailable_every: 1,
+            unavailable_every: every,
             ..Faults::default()
         },
         ..small()
@@ -37,7 +51,7 @@ async fn sigterm_leaves_the_previous_output_and_no_temp_file() {
 
     // Wait (polling briefly) until the run has reached the site and is waiting to retry.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while tenant.requests().len() < 3 {
+    while tenant.requests().len() < requests {
         assert!(Instant::now() < deadline, "the run never reached the site");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
