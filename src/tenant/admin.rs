@@ -133,7 +133,7 @@ fn authenticated(org: &OrgConfig, headers: &HeaderMap) -> bool {
 fn rate_limited(site: &Site, org: &OrgConfig) -> Option<Response> {
     let n = site.admin_served.fetch_add(1, Ordering::SeqCst) + 1;
     let every = org.rate_limit_every;
-    if every == 0 || n % u64::from(every) != 0 {
+    if every == 0 || !n.is_multiple_of(u64::from(every)) {
         return None;
     }
     let mut response =

@@ -85,7 +85,7 @@ pub(super) async fn gate(State(site): SiteState, request: Request, next: Next) -
 fn rate_limited(site: &Site) -> bool {
     let every = site.config.assets.rate_limit_every;
     let n = site.assets_served.fetch_add(1, Ordering::SeqCst) + 1;
-    every > 0 && n % u64::from(every) == 0
+    every > 0 && n.is_multiple_of(u64::from(every))
 }
 
 /// The Assets error body is not documented; this mirrors Jira's `errorMessages`, and clients

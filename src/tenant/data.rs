@@ -348,7 +348,7 @@ fn account_id(kind: &str, index: usize) -> String {
             uuid_like(TAG_ACCOUNT, i),
             uuid_like(TAG_ACCOUNT + 100, i)
         ),
-        _ if index % 5 == 0 => {
+        _ if index.is_multiple_of(5) => {
             let a = mix(TAG_ACCOUNT + 200, i);
             format!("5{:015x}{:08x}", a >> 4, mix(TAG_ACCOUNT + 300, i) as u32)
         }

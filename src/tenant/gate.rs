@@ -147,7 +147,7 @@ pub(super) fn authenticated(site: &Site, headers: &HeaderMap) -> bool {
 fn injected_fault(site: &Site) -> Option<Response> {
     let faults = &site.config.faults;
     let n = site.served.fetch_add(1, Ordering::SeqCst) + 1;
-    let due = |every: u32| every > 0 && n % u64::from(every) == 0;
+    let due = |every: u32| every > 0 && n.is_multiple_of(u64::from(every));
     if due(faults.rate_limit_every) {
         return Some(rate_limited(faults.retry_after_secs));
     }

@@ -502,7 +502,7 @@ fn service_account(clock: &Clock, s: usize, jira: &str) -> (DirectoryUser, Servi
         name: name.clone(),
         email: Some(email.clone()),
     };
-    let tokens = (0..1 + usize::from(s % 2 == 0))
+    let tokens = (0..1 + usize::from(s.is_multiple_of(2)))
         .map(|j| service_token(clock, s * 2 + j, &owner))
         .collect();
     let user = DirectoryUser {
@@ -634,7 +634,7 @@ fn user_token(clock: &Clock, t: usize, owner: &TokenOwner) -> ApiToken {
         created_at: created,
         expires_at: expires,
         last_active_at: last_active,
-        scopes: if t % 3 == 0 {
+        scopes: if t.is_multiple_of(3) {
             vec!["read:jira-work".to_string(), "read:jira-user".to_string()]
         } else {
             Vec::new()
