@@ -106,30 +106,115 @@ fn next_offset(page: Offsets) -> Result<Option<i64>, String> {
     }
 }
 
-/// Walks a PageBean listing.
+/// An offset-paged envelope: its items, and where the page after it starts.
+pub trait Offset<T> {
+    fn next_start(&self, requested: i64) -> Result<Option<i64>, String>;
+    fn into_items(self) -> Vec<T>;
+}
+
+impl<T> Offset<T> for PageBean<T> {
+    fn next_start(&self, requested: i64) -> Result<Option<i64>, String> {
+        PageBean::next_start(self, requested)
+    }
+    fn into_items(self) -> Vec<T> {
+        self.values
+    }
+}
+
+impl<T> Offset<T> for V1Page<T> {
+    fn next_start(&self, requested: i64) -> Result<Option<i64>, String> {
+        V1Page::next_start(self, requested)
+    }
+    fn into_items(self) -> Vec<T> {
+        self.results
+    }
+}
+
+impl<T> Offset<T> for PagedDto<T> {
+    fn next_start(&self, requested: i64) -> Result<Option<i64>, String> {
+        PagedDto::next_start(self, requested)
+    }
+    fn into_items(self) -> Vec<T> {
+        self.values
+    }
+}
+
+/// A family of offset-paged listings: what its start and size parameters are called, and the
+/// envelope its pages come in.
+pub trait OffsetKind: 'static {
+    const START: &'static str;
+    const SIZE: &'static str;
+    type Page<T: DeserializeOwned + Send>: DeserializeOwned + Offset<T> + Send;
+}
+
+/// Jira's PageBean listings (`startAt`, `maxResults`).
 #[derive(Debug)]
-pub struct PageBeanPager {
+pub enum JiraPages {}
+
+impl OffsetKind for JiraPages {
+    const START: &'static str = "startAt";
+    const SIZE: &'static str = "maxResults";
+    type Page<T: DeserializeOwned + Send> = PageBean<T>;
+}
+
+/// Confluence REST v1 listings (`start`, `limit`, `_links.next`).
+#[derive(Debug)]
+pub enum ConfluenceV1Pages {}
+
+impl OffsetKind for ConfluenceV1Pages {
+    const START: &'static str = "start";
+    const SIZE: &'static str = "limit";
+    type Page<T: DeserializeOwned + Send> = V1Page<T>;
+}
+
+/// JSM's `PagedDTO` listings (`start`, `limit`, `isLastPage`).
+#[derive(Debug)]
+pub enum JsmPages {}
+
+impl OffsetKind for JsmPages {
+    const START: &'static str = "start";
+    const SIZE: &'static str = "limit";
+    type Page<T: DeserializeOwned + Send> = PagedDto<T>;
+}
+
+/// Walks an offset-paged listing of kind `K`, advancing by the items received.
+#[derive(Debug)]
+pub struct Paged<K> {
     path: String,
     query: Vec<(&'static str, String)>,
     page_size: u32,
+    headers: &'static [(&'static str, &'static str)],
     next: Option<i64>,
+    kind: std::marker::PhantomData<fn() -> K>,
 }
 
-impl PageBeanPager {
+pub type PageBeanPager = Paged<JiraPages>;
+pub type V1Pager = Paged<ConfluenceV1Pages>;
+pub type JsmPager = Paged<JsmPages>;
+
+impl<K: OffsetKind> Paged<K> {
     pub fn new(
         path: impl Into<String>,
         query: Vec<(&'static str, String)>,
         page_size: u32,
     ) -> Self {
-        PageBeanPager {
+        Paged {
             path: path.into(),
             query,
             page_size,
+            headers: &[],
             next: Some(0),
+            kind: std::marker::PhantomData,
         }
     }
 
-    /// The next page's items, or `None` when the listing is done.
+    /// Sends `headers` with every page (`X-ExperimentalApi: opt-in` for JSM's experimental
+    /// operations).
+    pub fn with_headers(mut self, headers: &'static [(&'static str, &'static str)]) -> Self {
+        self.headers = headers;
+        self
+    }
+
     async fn fetch<T: DeserializeOwned + Send>(
         &mut self,
         client: &Client,
@@ -137,16 +222,21 @@ impl PageBeanPager {
         let Some(start) = self.next else {
             return Ok(None);
         };
-        let query = self.page_query(start);
-        let page: PageBean<T> = client.get(&self.path, &query).await?;
+        let query = offset_query(&self.query, (K::START, K::SIZE), start, self.page_size);
+        let page: K::Page<T> = client.get_with(&self.path, &query, self.headers).await?;
         self.next = page.next_start(start).map_err(|reason| {
             ApiError::pagination("GET", client.url(&self.path, &query).as_str(), reason)
         })?;
-        Ok(Some(page.values))
+        Ok(Some(page.into_items()))
     }
+}
 
-    fn page_query(&self, start: i64) -> Vec<(&str, String)> {
-        offset_query(&self.query, start, self.page_size)
+impl<K: OffsetKind> Pager for Paged<K> {
+    fn next<T: DeserializeOwned + Send>(
+        &mut self,
+        client: &Client,
+    ) -> impl Future<Output = Result<Option<Vec<T>>, ApiError>> + Send {
+        self.fetch(client)
     }
 }
 
@@ -197,7 +287,12 @@ impl OffsetPager {
     }
 
     fn page_query(&self, start: i64) -> Vec<(&str, String)> {
-        offset_query(&self.query, start, self.page_size)
+        offset_query(
+            &self.query,
+            ("startAt", "maxResults"),
+            start,
+            self.page_size,
+        )
     }
 }
 
@@ -231,48 +326,6 @@ impl<T> V1Page<T> {
             total: None,
             more_unless_told: false,
         })
-    }
-}
-
-/// Walks a Confluence v1 listing with `start` and `limit`.
-#[derive(Debug)]
-pub struct V1Pager {
-    path: String,
-    query: Vec<(&'static str, String)>,
-    page_size: u32,
-    next: Option<i64>,
-}
-
-impl V1Pager {
-    pub fn new(
-        path: impl Into<String>,
-        query: Vec<(&'static str, String)>,
-        page_size: u32,
-    ) -> Self {
-        V1Pager {
-            path: path.into(),
-            query,
-            page_size,
-            next: Some(0),
-        }
-    }
-
-    async fn fetch<T: DeserializeOwned + Send>(
-        &mut self,
-        client: &Client,
-    ) -> Result<Option<Vec<T>>, ApiError> {
-        let Some(start) = self.next else {
-            return Ok(None);
-        };
-        let mut query: Vec<(&str, String)> =
-            self.query.iter().map(|(k, v)| (*k, v.clone())).collect();
-        query.push(("start", start.to_string()));
-        query.push(("limit", self.page_size.to_string()));
-        let page: V1Page<T> = client.get(&self.path, &query).await?;
-        self.next = page.next_start(start).map_err(|reason| {
-            ApiError::pagination("GET", client.url(&self.path, &query).as_str(), reason)
-        })?;
-        Ok(Some(page.results))
     }
 }
 
@@ -544,57 +597,6 @@ impl<T> PagedDto<T> {
     }
 }
 
-/// Walks a JSM listing with `start` and `limit`.
-#[derive(Debug)]
-pub struct JsmPager {
-    path: String,
-    query: Vec<(&'static str, String)>,
-    page_size: u32,
-    headers: &'static [(&'static str, &'static str)],
-    next: Option<i64>,
-}
-
-impl JsmPager {
-    pub fn new(
-        path: impl Into<String>,
-        query: Vec<(&'static str, String)>,
-        page_size: u32,
-    ) -> Self {
-        JsmPager {
-            path: path.into(),
-            query,
-            page_size,
-            headers: &[],
-            next: Some(0),
-        }
-    }
-
-    /// Sends `headers` with every page (`X-ExperimentalApi: opt-in` for experimental
-    /// operations).
-    pub fn with_headers(mut self, headers: &'static [(&'static str, &'static str)]) -> Self {
-        self.headers = headers;
-        self
-    }
-
-    async fn fetch<T: DeserializeOwned + Send>(
-        &mut self,
-        client: &Client,
-    ) -> Result<Option<Vec<T>>, ApiError> {
-        let Some(start) = self.next else {
-            return Ok(None);
-        };
-        let mut query: Vec<(&str, String)> =
-            self.query.iter().map(|(k, v)| (*k, v.clone())).collect();
-        query.push(("start", start.to_string()));
-        query.push(("limit", self.page_size.to_string()));
-        let page: PagedDto<T> = client.get_with(&self.path, &query, self.headers).await?;
-        self.next = page.next_start(start).map_err(|reason| {
-            ApiError::pagination("GET", client.url(&self.path, &query).as_str(), reason)
-        })?;
-        Ok(Some(page.values))
-    }
-}
-
 /// The Assets AQL search result (`ObjectListInclTypeAttributesEntryResult`, REFERENCE §3.1; no
 /// spec copy exists). It carries both `isLast` and `last`; `total` is not always there, and
 /// `objectTypeAttributes` is read from the attributes endpoint instead.
@@ -788,25 +790,23 @@ macro_rules! pagers {
 }
 
 pagers!(
-    PageBeanPager,
     OffsetPager,
-    V1Pager,
     LinkPager,
     CursorPager,
-    JsmPager,
     AqlPager,
     ObjectListPager
 );
 
-/// The listing's own query plus `startAt` and `maxResults`.
+/// The listing's own query plus its start and size parameters (`names`).
 fn offset_query<'a>(
     query: &'a [(&'static str, String)],
+    (start_name, size_name): (&'static str, &'static str),
     start: i64,
     page_size: u32,
 ) -> Vec<(&'a str, String)> {
     let mut query: Vec<(&str, String)> = query.iter().map(|(k, v)| (*k, v.clone())).collect();
-    query.push(("startAt", start.to_string()));
-    query.push(("maxResults", page_size.to_string()));
+    query.push((start_name, start.to_string()));
+    query.push((size_name, page_size.to_string()));
     query
 }
 
