@@ -25,6 +25,8 @@ struct Probe {
     family: &'static str,
     path: &'static str,
     query: &'static [(&'static str, &'static str)],
+    /// What a 404 means when it is an answer, not a missing permission.
+    not_found_means: Option<&'static str>,
 }
 
 const JIRA: [Probe; 6] = [
@@ -81,6 +83,29 @@ const CONFLUENCE: [Probe; 4] = [
 
 const ADMIN: [Probe; 1] = [probe("admin.orgs", "/admin/v1/orgs", &[])];
 
+/// Workspace discovery only: the Assets API itself needs a workspace id first.
+const ASSETS: [Probe; 1] = [Probe {
+    not_found_means: Some("not licensed: the site has no Assets"),
+    ..probe(
+        "assets.workspaces",
+        "/rest/servicedeskapi/assets/workspace",
+        &[("limit", "1")],
+    )
+}];
+
+const JSM: [Probe; 2] = [
+    probe(
+        "jsm.service_desks",
+        "/rest/servicedeskapi/servicedesk",
+        &[("limit", "1")],
+    ),
+    probe(
+        "jsm.organizations",
+        "/rest/servicedeskapi/organization",
+        &[("limit", "1")],
+    ),
+];
+
 const fn probe(
     family: &'static str,
     path: &'static str,
@@ -90,6 +115,7 @@ const fn probe(
         family,
         path,
         query,
+        not_found_means: None,
     }
 }
 
@@ -136,10 +162,8 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Rep
             Product::Jira => (site.as_ref(), &JIRA),
             Product::Confluence => (confluence.as_ref(), &CONFLUENCE),
             Product::Admin => (admin.as_ref().map(|(c, _)| c), &ADMIN),
-            other => {
-                let _ = writeln!(text, "{}: not collected by this version", other.name());
-                continue;
-            }
+            Product::Assets => (site.as_ref(), &ASSETS),
+            Product::Jsm => (site.as_ref(), &JSM),
         };
         let Some(client) = client else {
             let _ = writeln!(
@@ -159,6 +183,9 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Rep
             let outcome = client.get::<IgnoredAny>(probe.path, &query).await;
             let line = match outcome {
                 Ok(_) => "ok".to_string(),
+                Err(error) if error.status() == Some(404) && probe.not_found_means.is_some() => {
+                    probe.not_found_means.unwrap_or_default().to_string()
+                }
                 Err(error) if error.is_unauthorized() => {
                     rejected = true;
                     format!("REJECTED: {}", endpoints.unauthorized(&error))
@@ -200,6 +227,8 @@ fn needs(family: &str) -> &'static str {
         .iter()
         .chain(crate::confluence::FAMILIES.iter())
         .chain(crate::admin::FAMILIES.iter())
+        .chain(crate::assets::FAMILIES.iter())
+        .chain(crate::jsm::FAMILIES.iter())
         .find(|f: &&&Family| f.name == family)
         .map_or("(unknown)", |f| f.needs)
 }

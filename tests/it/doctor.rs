@@ -114,3 +114,36 @@ async fn a_scoped_token_is_reported_on_the_gateway() {
         run.stdout
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assets_and_jsm_are_probed_and_a_site_without_assets_is_not_a_problem() {
+    let mut config = small();
+    config.assets.enabled = false;
+    let tenant = start(config).await;
+    let mut command = binary();
+    command
+        .args(["doctor", "--site", &tenant.url(), "--username", EMAIL])
+        .args(["--products", "assets,jsm"])
+        .env("ATLASSIAN_TOKEN", TOKEN);
+    let run = printed(command).await;
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let report = run.stdout;
+    let line = |family: &str| {
+        report
+            .lines()
+            .find(|l| l.contains(family))
+            .unwrap_or_else(|| panic!("no line for {family}: {report}"))
+            .to_string()
+    };
+    assert!(
+        line("assets.workspaces").ends_with("not licensed: the site has no Assets"),
+        "{report}"
+    );
+    for family in ["jsm.service_desks", "jsm.organizations"] {
+        assert!(line(family).ends_with(" ok"), "{}", line(family));
+    }
+    assert!(
+        !report.contains("not collected by this version"),
+        "{report}"
+    );
+}
