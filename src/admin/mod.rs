@@ -347,7 +347,7 @@ async fn directory(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<Vec<wire::P
             Ok(Some(page)) => page,
             Ok(None) => break,
             // The v2 directory is not there for every organisation: use the retired v1 API.
-            Err(error) if error.status() == Some(404) && tally_is_fresh(tally) => {
+            Err(error) if error.status() == Some(404) && tally.ok_requests() == 0 => {
                 tracing::info!("admin.users: v2 directory not found; using the v1 users API");
                 tally.served_by("GET /admin/v1/orgs/{orgId}/users (v2 directory answered 404)");
                 return v1_directory(ctx, org_id, tally).await;
@@ -384,10 +384,6 @@ async fn directory(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<Vec<wire::P
         tally.served_by("POST /admin/v2/orgs/{orgId}/directories/-/users/search");
     }
     seen.finish(ctx, org_id, tally).await
-}
-
-fn tally_is_fresh(tally: &Tally) -> bool {
-    tally.ok_requests() == 0
 }
 
 fn group_membership(ctx: &Ctx, group_id: &str, name: &str, account_id: &str) -> record::Membership {

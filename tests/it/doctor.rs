@@ -25,13 +25,7 @@ async fn a_missing_scope_is_named_and_exits_3() {
         "{report}"
     );
     assert!(report.contains("route: gateway"), "{report}");
-    let line = |family: &str| {
-        report
-            .lines()
-            .find(|l| l.contains(family))
-            .unwrap_or_else(|| panic!("no line for {family}: {report}"))
-            .to_string()
-    };
+    let line = |family: &str| line_of(&report, family);
     for family in ["jira.application_properties", "jira.application_roles"] {
         let line = line(family);
         assert!(line.contains("MISSING (HTTP 403)"), "{line}");
@@ -128,13 +122,7 @@ async fn assets_and_jsm_are_probed_and_a_site_without_assets_is_not_a_problem() 
     let run = printed(command).await;
     assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
     let report = run.stdout;
-    let line = |family: &str| {
-        report
-            .lines()
-            .find(|l| l.contains(family))
-            .unwrap_or_else(|| panic!("no line for {family}: {report}"))
-            .to_string()
-    };
+    let line = |family: &str| line_of(&report, family);
     assert!(
         line("assets.workspaces").ends_with("not licensed: the site has no Assets"),
         "{report}"
@@ -146,4 +134,13 @@ async fn assets_and_jsm_are_probed_and_a_site_without_assets_is_not_a_problem() 
         !report.contains("not collected by this version"),
         "{report}"
     );
+}
+
+/// The report's line for `family`.
+fn line_of(report: &str, family: &str) -> String {
+    report
+        .lines()
+        .find(|l| l.contains(family))
+        .unwrap_or_else(|| panic!("no line for {family}: {report}"))
+        .to_string()
 }
