@@ -25,7 +25,7 @@ use crate::output::{self, Sink, WriteError};
 use crate::progress::Progress;
 use crate::record::{Account, Namespace, Record, User};
 use crate::route::{self, Probe, Route, RouteError};
-use crate::stitch::{SeenGroups, Shared, Side, SiteDone, SiteUsers, Stitcher};
+use crate::stitch::{SeenGroups, Shared, Side, Stitcher};
 use crate::summary::Summary;
 use crate::tenant::{OAuthTenant, OrgConfig, Tenant, TenantConfig};
 
@@ -224,8 +224,7 @@ async fn run_to_end(config: Config, clock: Arc<dyn Clock>) -> Result<Report, Run
     let jira_on = config.products.contains(&Product::Jira) && site_on;
     let shared = Arc::new(Shared {
         stitcher: (jira_on && admin_client.is_some()).then(Stitcher::default),
-        site_done: SiteDone::default(),
-        site_users: SiteUsers::default(),
+        ..Shared::default()
     });
     let ctx = Ctx {
         client,
@@ -499,24 +498,43 @@ async fn collect_products(
         };
         ctx.out.emit(Record::Coverage(coverage)).await?;
     }
-    // The site's products run one after the other, so the first to list a group (or an
-    // account, for JSM) emits it; the Admin directory runs beside them and adds what they did
-    // not report once they are done.
-    let site = async {
-        if site_on && products.contains(&Product::Jira) {
-            crate::jira::collect(ctx).await?;
+    // Every product runs at once. Where two report the same group or account, the precedence
+    // in `stitch` (Jira, then Confluence, then the Admin directory) decides who emits it.
+    let jira_on = site_on && products.contains(&Product::Jira);
+    let confluence_on = site_on && products.contains(&Product::Confluence);
+    if !jira_on {
+        ctx.shared.jira_users.reach();
+        ctx.shared.jira_groups.reach();
+    }
+    if !confluence_on {
+        ctx.shared.confluence_groups.reach();
+    }
+    let jira = async {
+        if jira_on {
+            crate::jira::collect(ctx).await
+        } else {
+            Ok(())
         }
-        if site_on && products.contains(&Product::Confluence) {
-            crate::confluence::collect(confluence).await?;
+    };
+    let confluence = async {
+        if confluence_on {
+            crate::confluence::collect(confluence).await
+        } else {
+            Ok(())
         }
-        if let Some(gateway) = assets.filter(|_| site_on) {
-            crate::assets::collect(ctx, gateway).await?;
+    };
+    let assets = async {
+        match assets.filter(|_| site_on) {
+            Some(gateway) => crate::assets::collect(ctx, gateway).await,
+            None => Ok(()),
         }
+    };
+    let jsm = async {
         if site_on && products.contains(&Product::Jsm) {
-            crate::jsm::collect(ctx).await?;
+            crate::jsm::collect(ctx).await
+        } else {
+            Ok(())
         }
-        ctx.shared.site_done.finish();
-        Ok(())
     };
     let admin = async {
         match admin {
@@ -524,10 +542,10 @@ async fn collect_products(
             None => Ok(()),
         }
     };
-    tokio::try_join!(site, admin)?;
+    tokio::try_join!(jira, confluence, assets, jsm, admin)?;
     // Accounts only one side saw, held until both were done.
     if let Some(stitcher) = &ctx.shared.stitcher {
-        for user in stitcher.drain() {
+        for user in stitcher.leftovers() {
             ctx.out.emit(Record::User(user)).await?;
         }
     }
@@ -630,6 +648,11 @@ where
         }
         running.spawn(work(item));
     }
+    join_all(running).await
+}
+
+/// Waits for every task of `running`; the first abort ends the wait.
+pub async fn join_all(mut running: JoinSet<Result<(), Abort>>) -> Result<(), Abort> {
     while !running.is_empty() {
         join_one(&mut running).await?;
     }

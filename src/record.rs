@@ -10,7 +10,7 @@
 //! The README's schema section documents these structs field by field; a test keeps the two in step.
 //! Adding a field is a visible decision; renaming or removing one breaks consumers.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One normalized record. Serialized with an internal `kind` tag.
 // Records are built, sent over the channel and written one at a time, never stored in bulk:
@@ -171,7 +171,7 @@ pub struct Account {
 
 /// An Atlassian account seen on the site: a person (`atlassian`), a bot (`app`) or a JSM
 /// `customer`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct User {
     pub id: String,
     pub site: String,
@@ -207,7 +207,7 @@ pub struct User {
 }
 
 /// One product an account can use, from the Org Admin API.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProductAccess {
     /// `jira-software`, `confluence`, `bitbucket`, `trello`, `opsgenie`, `statuspage`, ...
     pub product: String,

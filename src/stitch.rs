@@ -1,19 +1,24 @@
 //! Joining what several products report about the same entity, so each appears once.
 //!
 //! - Users: Jira (the site's view) and the Org Admin directory (the organisation's view) know
-//!   the same people by the same account id. When both run, [`Stitcher`] holds whichever side
-//!   arrives first and emits one merged `user` record when the other side has seen the account;
-//!   accounts only one side knows are emitted at the end. Only unmatched accounts are held.
+//!   the same people by the same account id, in unrelated orders. When both run, [`Stitcher`]
+//!   holds whichever side arrives first and emits one merged `user` record when the other side
+//!   has seen the account; accounts only one side knows are emitted at the end. A held record
+//!   waits in an unlinked temporary file (mode 0600), so memory keeps only account ids and
+//!   offsets however many accounts are waiting.
 //! - Groups: Jira and Confluence list the same site groups with the same ids, and a site's
 //!   groups are also the organisation's. [`SeenGroups`] records which group records and which
-//!   complete member lists were emitted; the site's products run one after the other, and the
-//!   Admin directory waits for them ([`SiteDone`]) before adding what they did not report. The
-//!   result is the same on every run, whatever order responses arrive in.
+//!   complete member lists were emitted. The products run concurrently; a fixed precedence keeps
+//!   the output the same on every run: Confluence's groups wait until Jira's are done
+//!   ([`Shared::jira_groups`]), and the Admin directory's groups and memberships wait until both
+//!   are ([`Shared::confluence_groups`]).
 //! - JSM customers: Jira's users/search lists customer accounts too. [`SiteUsers`] keeps the
-//!   account ids Jira emitted; JSM, which runs after Jira, emits a `user` record only for a
-//!   customer not among them (portal-only accounts users/search did not return), once.
+//!   account ids Jira emitted; JSM waits until Jira's users are done ([`Shared::jira_users`])
+//!   and emits a `user` record only for a customer not among them, once.
 
 use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::sync::Mutex;
 
 use tokio::sync::watch;
@@ -30,40 +35,157 @@ pub enum Side {
 /// Holds one side's user records until the other side sees the same account.
 #[derive(Debug, Default)]
 pub struct Stitcher {
-    pending: Mutex<HashMap<String, (Side, User)>>,
+    held: Mutex<Held>,
+}
+
+/// The accounts waiting for their other side: ids in memory, records in the spill file.
+#[derive(Debug, Default)]
+struct Held {
+    index: HashMap<String, (Side, Slot)>,
+    /// Created on first use; `None` also when it could not be created (records stay in memory).
+    spill: Option<File>,
+    spill_failed: bool,
+    end: u64,
+}
+
+/// Where a held record is.
+#[derive(Debug)]
+enum Slot {
+    Spilled {
+        offset: u64,
+        len: usize,
+    },
+    /// The spill file could not be written: the record is kept in memory instead.
+    Kept(Box<User>),
 }
 
 impl Stitcher {
     /// A user one side saw. Returns the record to emit now: merged when the other side has
     /// already seen the account; `None` while it waits for the other side.
     pub fn offer(&self, side: Side, user: User) -> Option<User> {
-        let mut pending = self.lock();
-        match pending.remove(&user.account_id) {
-            Some((other_side, other)) if other_side != side => Some(match side {
-                Side::Jira => merge(user, other),
-                Side::Admin => merge(other, user),
-            }),
+        let mut held = lock(&self.held);
+        match held.index.remove(&user.account_id) {
+            Some((other_side, slot)) if other_side != side => {
+                let Some(other) = held.load(slot) else {
+                    // The other side's record is unreadable: keep what this side knows.
+                    return Some(user);
+                };
+                Some(match side {
+                    Side::Jira => merge(user, other),
+                    Side::Admin => merge(other, user),
+                })
+            }
             // The same side twice (a listing repeated an account): keep the first.
             Some(first) => {
-                pending.insert(user.account_id.clone(), first);
+                held.index.insert(user.account_id.clone(), first);
                 None
             }
             None => {
-                pending.insert(user.account_id.clone(), (side, user));
+                let account_id = user.account_id.clone();
+                let slot = held.store(user);
+                held.index.insert(account_id, (side, slot));
                 None
             }
         }
     }
 
-    /// The accounts only one side saw, in id order so the output is stable.
-    pub fn drain(&self) -> Vec<User> {
-        let mut users: Vec<User> = self.lock().drain().map(|(_, (_, user))| user).collect();
-        users.sort_by(|a, b| a.id.cmp(&b.id));
-        users
+    /// Takes the accounts only one side saw, to be read one at a time in id order, so the
+    /// output is stable and the leftovers never all sit in memory at once.
+    pub fn leftovers(&self) -> Leftovers {
+        let mut held = std::mem::take(&mut *lock(&self.held));
+        let mut slots: Vec<(String, Slot)> = held
+            .index
+            .drain()
+            .map(|(account_id, (_, slot))| (account_id, slot))
+            .collect();
+        slots.sort_by(|a, b| a.0.cmp(&b.0));
+        Leftovers {
+            held,
+            slots: slots.into_iter(),
+        }
+    }
+}
+
+impl Held {
+    fn store(&mut self, user: User) -> Slot {
+        if let Some(slot) = self.spill(&user) {
+            return slot;
+        }
+        Slot::Kept(Box::new(user))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Side, User)>> {
-        lock(&self.pending)
+    fn spill(&mut self, user: &User) -> Option<Slot> {
+        if self.spill_failed {
+            return None;
+        }
+        let written = (|| -> std::io::Result<Slot> {
+            let bytes = serde_json::to_vec(user)?;
+            if self.spill.is_none() {
+                self.spill = Some(tempfile::tempfile()?);
+            }
+            let file = self.spill.as_mut().expect("spill file just created");
+            file.seek(SeekFrom::Start(self.end))?;
+            file.write_all(&bytes)?;
+            let slot = Slot::Spilled {
+                offset: self.end,
+                len: bytes.len(),
+            };
+            self.end += bytes.len() as u64;
+            Ok(slot)
+        })();
+        match written {
+            Ok(slot) => Some(slot),
+            Err(error) => {
+                tracing::warn!(
+                    "cannot use a temporary file for accounts waiting to be joined ({error});                      keeping them in memory"
+                );
+                self.spill_failed = true;
+                None
+            }
+        }
+    }
+
+    fn load(&mut self, slot: Slot) -> Option<User> {
+        let (offset, len) = match slot {
+            Slot::Kept(user) => return Some(*user),
+            Slot::Spilled { offset, len } => (offset, len),
+        };
+        let read = (|| -> std::io::Result<User> {
+            let file = self
+                .spill
+                .as_mut()
+                .ok_or_else(|| std::io::Error::other("no spill file"))?;
+            file.seek(SeekFrom::Start(offset))?;
+            let mut bytes = vec![0; len];
+            file.read_exact(&mut bytes)?;
+            Ok(serde_json::from_slice(&bytes)?)
+        })();
+        match read {
+            Ok(user) => Some(user),
+            Err(error) => {
+                tracing::error!("cannot read back a held account record: {error}");
+                None
+            }
+        }
+    }
+}
+
+/// The accounts only one side saw, read back one at a time.
+pub struct Leftovers {
+    held: Held,
+    slots: std::vec::IntoIter<(String, Slot)>,
+}
+
+impl Iterator for Leftovers {
+    type Item = User;
+
+    fn next(&mut self) -> Option<User> {
+        loop {
+            let (_, slot) = self.slots.next()?;
+            if let Some(user) = self.held.load(slot) {
+                return Some(user);
+            }
+        }
     }
 }
 
@@ -136,30 +258,45 @@ impl SiteUsers {
     }
 }
 
-/// Signals that the site's products are done, so [`SeenGroups`] is final for the site.
+/// A point in the run other products wait for (a family finished). Reached once, for good.
 #[derive(Debug)]
-pub struct SiteDone {
-    done: watch::Sender<bool>,
+pub struct Milestone {
+    reached: watch::Sender<bool>,
 }
 
-impl Default for SiteDone {
+impl Default for Milestone {
     fn default() -> Self {
-        SiteDone {
-            done: watch::Sender::new(false),
+        Milestone {
+            reached: watch::Sender::new(false),
         }
     }
 }
 
-impl SiteDone {
-    pub fn finish(&self) {
-        self.done.send_replace(true);
+impl Milestone {
+    pub fn reach(&self) {
+        self.reached.send_replace(true);
     }
 
-    /// Waits until the site's products are done (at once if they already are).
+    /// Reaches the milestone when the returned guard is dropped: at the end of the family's
+    /// work however it ends, so no waiter is left waiting.
+    pub fn reached_on_drop(&self) -> ReachOnDrop<'_> {
+        ReachOnDrop(self)
+    }
+
+    /// Waits until the milestone is reached (at once if it already is).
     pub async fn wait(&self) {
-        let mut receiver = self.done.subscribe();
-        // An error means the sender is gone: nothing will ever finish, so do not wait.
-        let _ = receiver.wait_for(|done| *done).await;
+        let mut receiver = self.reached.subscribe();
+        // An error means the sender is gone: nothing will ever reach it, so do not wait.
+        let _ = receiver.wait_for(|reached| *reached).await;
+    }
+}
+
+/// See [`Milestone::reached_on_drop`].
+pub struct ReachOnDrop<'a>(&'a Milestone);
+
+impl Drop for ReachOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.reach();
     }
 }
 
@@ -168,9 +305,24 @@ impl SiteDone {
 pub struct Shared {
     /// Present when both the site and the Admin directory report users.
     pub stitcher: Option<Stitcher>,
-    pub site_done: SiteDone,
     /// Accounts the site's products emitted, so JSM does not repeat Jira's.
     pub site_users: SiteUsers,
+    /// Jira's users are all emitted (or Jira is not collected): JSM's customers may follow.
+    pub jira_users: Milestone,
+    /// Jira's groups and their members are done (or Jira is not collected): Confluence's
+    /// groups may follow.
+    pub jira_groups: Milestone,
+    /// Confluence's groups and their members are done (or Confluence is not collected):
+    /// with [`Shared::jira_groups`], the site's groups are final for the Admin directory.
+    pub confluence_groups: Milestone,
+}
+
+impl Shared {
+    /// Waits until the site's products have listed every group and member list they will.
+    pub async fn site_groups_done(&self) {
+        self.jira_groups.wait().await;
+        self.confluence_groups.wait().await;
+    }
 }
 
 #[cfg(test)]
@@ -241,21 +393,39 @@ mod tests {
             stitcher.offer(Side::Jira, jira("a3", None)).is_none(),
             "a repeat is held once"
         );
-        let left: Vec<String> = stitcher.drain().into_iter().map(|u| u.account_id).collect();
+        let left: Vec<String> = stitcher.leftovers().map(|u| u.account_id).collect();
         assert_eq!(left, ["a3"]);
-        assert!(stitcher.drain().is_empty());
+        assert_eq!(stitcher.leftovers().count(), 0);
+    }
+
+    #[test]
+    fn a_held_account_comes_back_whole_from_the_spill_file() {
+        let stitcher = Stitcher::default();
+        let mut held = admin("a1", Some("mia@acme.com"));
+        held.product_access = vec![crate::record::ProductAccess {
+            product: "jira-software".into(),
+            resource: Some("ari:cloud:jira-software::site/1".into()),
+            last_active: Some("2026-11-01T10:00:00Z".into()),
+        }];
+        held.mfa_enabled = Some(false);
+        assert!(stitcher.offer(Side::Admin, held.clone()).is_none());
+        assert!(stitcher.offer(Side::Admin, admin("a2", None)).is_none());
+        let merged = stitcher.offer(Side::Jira, jira("a1", None)).unwrap();
+        assert_eq!(merged, merge(jira("a1", None), held));
+        let left: Vec<User> = stitcher.leftovers().collect();
+        assert_eq!(left, [admin("a2", None)]);
     }
 
     #[tokio::test]
-    async fn admin_waits_until_the_site_is_done() {
-        let done = Arc::new(SiteDone::default());
+    async fn a_milestone_releases_its_waiters_once_reached() {
+        let done = Arc::new(Milestone::default());
         let waiter = tokio::spawn({
             let done = Arc::clone(&done);
             async move { done.wait().await }
         });
         tokio::task::yield_now().await;
         assert!(!waiter.is_finished());
-        done.finish();
+        drop(done.reached_on_drop());
         waiter.await.unwrap();
         done.wait().await;
     }

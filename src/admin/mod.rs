@@ -333,8 +333,9 @@ impl Seen {
 
 /// The directory's users, their groups and licence use. Returns the service accounts found.
 async fn directory(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<Vec<wire::Person>, Abort> {
-    // Members of groups the site listed in full come from the site; wait until it is done.
-    ctx.shared.site_done.wait().await;
+    // Members of groups the site listed in full come from the site; wait until it has listed
+    // every group it will.
+    ctx.shared.site_groups_done().await;
     let body = json!({
         "limit": DIRECTORY_PAGE,
         "expand": ["productAccess", "groups", "platformRoles"],
@@ -434,7 +435,7 @@ async fn v1_directory(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<Vec<wire
 /// Directory groups no site product reported (product-access groups of other products,
 /// organisation-only groups).
 async fn groups(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<(), Abort> {
-    ctx.shared.site_done.wait().await;
+    ctx.shared.site_groups_done().await;
     let path = format!("/admin/v2/orgs/{org_id}/directories/-/groups/search");
     let body = json!({ "limit": DIRECTORY_PAGE });
     let mut pager = CursorPager::new(CursorRequest::Post { path, body });

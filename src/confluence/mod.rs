@@ -116,8 +116,11 @@ pub async fn collect(ctx: &Ctx) -> Result<(), Abort> {
 }
 
 /// Every group, and each group's members as soon as its page arrives; groups and edges Jira
-/// already emitted are skipped.
+/// already emitted are skipped. Starts once Jira's groups are done, so which product emits a
+/// shared group does not depend on timing.
 async fn groups(ctx: &Ctx) -> Result<(), Abort> {
+    let _done = ctx.shared.confluence_groups.reached_on_drop();
+    ctx.shared.jira_groups.wait().await;
     let tally = Tally::new(&GROUPS);
     let members = Arc::new(Tally::new(&GROUP_MEMBERS));
     let (tx, rx) = mpsc::channel::<wire::Group>(QUEUE);

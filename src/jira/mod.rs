@@ -19,8 +19,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
-use crate::collect::{failed, for_each_concurrent, Abort, Ctx, Page};
+use crate::collect::{failed, for_each_concurrent, join_all, Abort, Ctx, Page};
 use crate::coverage::{Family, Tally};
 use crate::http::page::{OffsetPager, PageBeanPager, Pager};
 use crate::http::ApiError;
@@ -160,6 +161,7 @@ pub async fn collect(ctx: &Ctx) -> Result<(), Abort> {
 /// Every account: active and inactive, `atlassian`, `app` and `customer`. The listing is a bare
 /// array: keep paging until an empty page, and never emit an account twice.
 async fn users(ctx: &Ctx) -> Result<(), Abort> {
+    let _done = ctx.shared.jira_users.reached_on_drop();
     let tally = Tally::new(&USERS);
     let mut pager = OffsetPager::new("/rest/api/3/users/search", Vec::new(), USERS_PAGE);
     let mut pages_without_new = 0;
@@ -202,6 +204,7 @@ async fn users(ctx: &Ctx) -> Result<(), Abort> {
 
 /// Every group, and each group's members (inactive ones included) as soon as its page arrives.
 async fn groups(ctx: &Ctx) -> Result<(), Abort> {
+    let _done = ctx.shared.jira_groups.reached_on_drop();
     let tally = Tally::new(&GROUPS);
     let members = Arc::new(Tally::new(&GROUP_MEMBERS));
     let (tx, rx) = mpsc::channel::<wire::Group>(QUEUE);
@@ -291,11 +294,14 @@ async fn projects(ctx: &Ctx) -> Result<(), Abort> {
         let (tally, roles, schemes) =
             (Arc::clone(&tally), Arc::clone(&roles), Arc::clone(&schemes));
         async move {
-            let scheme_id = project_permission_scheme(&ctx, &project, &schemes).await?;
+            let (scheme_id, ()) = tokio::try_join!(
+                project_permission_scheme(&ctx, &project, &schemes),
+                project_roles(&ctx, &project, &roles),
+            )?;
             let record = project.record(&ctx.ns, scheme_id);
             ctx.out.emit(Record::Resource(record)).await?;
             tally.records(1);
-            project_roles(&ctx, &project, &roles).await
+            Ok(())
         }
     });
     tokio::try_join!(listing, workers)?;
@@ -326,14 +332,20 @@ async fn project_permission_scheme(
 }
 
 /// A project's roles and each role's actors (users and groups; group members come from the
-/// groups family, not from here).
-async fn project_roles(ctx: &Ctx, project: &wire::Project, tally: &Tally) -> Result<(), Abort> {
+/// groups family, not from here). The roles' actors are asked for all at once: one request per
+/// role is the only way Jira gives them.
+async fn project_roles(
+    ctx: &Ctx,
+    project: &wire::Project,
+    tally: &Arc<Tally>,
+) -> Result<(), Abort> {
     let path = format!("/rest/api/3/project/{}/roledetails", project.id);
     let details = match ctx.client.get::<Vec<wire::ProjectRole>>(&path, &[]).await {
         Ok(details) => details,
         Err(error) => return failed(tally, error),
     };
     tally.ok();
+    let mut actors = JoinSet::new();
     for role in details {
         let Some(role_id) = role.id.clone() else {
             continue;
@@ -342,26 +354,34 @@ async fn project_roles(ctx: &Ctx, project: &wire::Project, tally: &Tally) -> Res
             .emit(Record::Role(role.record(&ctx.ns, project, &role_id)))
             .await?;
         tally.records(1);
-        let path = format!("/rest/api/3/project/{}/role/{role_id}", project.id);
-        let full = match ctx.client.get::<wire::ProjectRole>(&path, &[]).await {
-            Ok(full) => full,
-            Err(error) => {
-                failed(tally, error)?;
-                continue;
+        let (ctx, tally, project_id) = (ctx.clone(), Arc::clone(tally), project.id.clone());
+        actors.spawn(async move { role_actors(&ctx, &project_id, &role_id, &tally).await });
+    }
+    join_all(actors).await
+}
+
+/// One project role's actors, as `role_actor` edges.
+async fn role_actors(
+    ctx: &Ctx,
+    project_id: &str,
+    role_id: &str,
+    tally: &Tally,
+) -> Result<(), Abort> {
+    let path = format!("/rest/api/3/project/{project_id}/role/{role_id}");
+    let full = match ctx.client.get::<wire::ProjectRole>(&path, &[]).await {
+        Ok(full) => full,
+        Err(error) => return failed(tally, error),
+    };
+    tally.ok();
+    for actor in &full.actors {
+        match actor.membership(&ctx.ns, project_id, role_id) {
+            Some(edge) => {
+                ctx.out.emit(Record::Membership(edge)).await?;
+                tally.records(1);
             }
-        };
-        tally.ok();
-        for actor in &full.actors {
-            match actor.membership(&ctx.ns, &project.id, &role_id) {
-                Some(edge) => {
-                    ctx.out.emit(Record::Membership(edge)).await?;
-                    tally.records(1);
-                }
-                None => tracing::warn!(
-                    "jira.project_roles: skipped an actor of role {role_id} in project {} that names no user or group",
-                    project.id
-                ),
-            }
+            None => tracing::warn!(
+                "jira.project_roles: skipped an actor of role {role_id} in project {project_id} that names no user or group"
+            ),
         }
     }
     Ok(())

@@ -131,8 +131,10 @@ async fn desk_customers(
 }
 
 /// Writes the account's `user` record unless a site product already did; returns the records
-/// written.
+/// written. Waits until Jira's users are all written, so Jira's record of an account comes
+/// first whatever the timing.
 async fn new_user(ctx: &Ctx, customer: &wire::Customer, account_id: &str) -> Result<u64, Abort> {
+    ctx.shared.jira_users.wait().await;
     if !ctx.shared.site_users.first_sight(account_id) {
         return Ok(0);
     }
