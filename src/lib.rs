@@ -38,6 +38,7 @@ pub mod logging;
 pub mod output;
 pub mod progress;
 pub mod record;
+pub mod redact;
 pub mod route;
 pub mod scopes;
 pub mod settings;
