@@ -575,7 +575,7 @@ impl Request {
         serde_json::from_slice(body).map_err(|e| ApiError {
             method: self.method_name(),
             url: self.url.to_string(),
-            kind: ErrorKind::Decode(crate::redact::redact(&e.to_string())),
+            kind: ErrorKind::Decode(truncate(&e.to_string())),
         })
     }
 }
