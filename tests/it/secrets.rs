@@ -676,3 +676,40 @@ fn no_flag_takes_a_secret() {
     // store commands take --token-file and --token-store.
     assert!(checked >= 8, "{checked} secret-related flags found");
 }
+
+/// Rust sources under `dir`, recursively.
+fn sources(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flat_map(|entry| {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path)
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                vec![path]
+            } else {
+                Vec::new()
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn tls_verification_cannot_be_turned_off() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let files = sources(&src);
+    assert!(files.len() > 20, "{}", src.display());
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for switch in ["danger_accept_invalid", "dangerous()", "https_only(false)"] {
+            assert!(!text.contains(switch), "{} uses {switch}", file.display());
+        }
+    }
+    for command in [&["collect"][..], &["doctor"], &["auth", "login"]] {
+        for (name, _) in flags(command) {
+            for word in ["insecure", "no-verify", "tls", "cert"] {
+                assert!(!name.contains(word), "{command:?} has {name}");
+            }
+        }
+    }
+}
