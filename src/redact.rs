@@ -128,42 +128,46 @@ fn quoted_len(value: &str) -> usize {
     value.len()
 }
 
-/// The value after `Bearer ` or `Basic ` (any case).
+/// The value after `Bearer ` or `Basic ` (any case). Linear in the text: error bodies can be
+/// large.
 fn redact_schemes(text: &str) -> String {
+    // ASCII lowering keeps every byte offset, so positions found in `lower` hold in `text`.
+    let lower = text.to_ascii_lowercase();
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    loop {
-        let lower = rest.to_ascii_lowercase();
-        let found = ["bearer ", "basic "]
-            .iter()
-            .filter_map(|scheme| {
-                lower
-                    .match_indices(scheme)
-                    .find(|(at, _)| {
-                        !rest[..*at]
-                            .chars()
-                            .next_back()
-                            .is_some_and(|c| c.is_ascii_alphanumeric())
-                    })
-                    .map(|(at, s)| (at, s.len()))
-            })
-            .min();
-        let Some((at, len)) = found else { break };
-        let value_start = at + len;
-        let value = &rest[value_start..];
+    let mut done = 0;
+    let mut from = 0;
+    while let Some(at) = next_scheme(&lower, from) {
+        let (start, len) = at;
+        let value_start = start + len;
+        let value = &text[value_start..];
         let value_len = value
             .find(|c: char| !is_token_char(c))
             .unwrap_or(value.len());
-        out.push_str(&rest[..value_start]);
+        from = value_start + value_len;
         if looks_like_credential(&value[..value_len]) {
+            out.push_str(&text[done..value_start]);
             out.push_str(MARK);
-        } else {
-            out.push_str(&value[..value_len]);
+            done = from;
         }
-        rest = &value[value_len..];
     }
-    out.push_str(rest);
+    out.push_str(&text[done..]);
     out
+}
+
+/// The next `bearer ` or `basic ` at a word start in `lower`, from byte `from`: its position
+/// and length. Scans each byte once across calls.
+fn next_scheme(lower: &str, from: usize) -> Option<(usize, usize)> {
+    lower[from..].match_indices('b').find_map(|(at, _)| {
+        let at = from + at;
+        let word_start = !lower[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
+        ["bearer ", "basic "]
+            .iter()
+            .find(|scheme| word_start && lower[at..].starts_with(*scheme))
+            .map(|scheme| (at, scheme.len()))
+    })
 }
 
 /// Atlassian tokens, JWTs and long high-entropy runs.
@@ -252,11 +256,9 @@ fn is_high_entropy(word: &str) -> bool {
 /// One or more UUIDs (8-4-4-4-12 hex digits) joined by `-`, `_` or `:`.
 fn is_uuid_like(word: &str) -> bool {
     let groups: Vec<&str> = word.split(['-', '_', ':']).collect();
-    groups.len() % 5 == 0
+    groups.len().is_multiple_of(5)
         && groups.chunks(5).all(|uuid| {
-            uuid.iter()
-                .map(|g| g.len())
-                .eq([8usize, 4, 4, 4, 12].into_iter())
+            uuid.iter().map(|g| g.len()).eq([8usize, 4, 4, 4, 12])
                 && uuid
                     .iter()
                     .all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
