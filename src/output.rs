@@ -81,7 +81,8 @@ impl OutputSpec {
             .open(&path)
             .with_context(|| {
                 format!(
-                    "cannot create the lock file {} for {output}; is the directory writable?",
+                    "cannot create the lock file {} for {output}; does the directory exist and \
+                     is it writable?",
                     path.display()
                 )
             })?;

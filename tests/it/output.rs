@@ -142,6 +142,13 @@ async fn fail_on_partial_writes_a_complete_run() {
         of_kind(&records, "user").len(),
         tenant.dataset().users.len()
     );
+    // The inventory and its lock are private, whatever the file it replaced was.
+    #[cfg(unix)]
+    for path in [&output, &dir.path().join("inventory.jsonl.lock")] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", path.display());
+    }
 }
 
 /// Holds the lock another run would hold on `lock`.
