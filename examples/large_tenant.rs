@@ -73,6 +73,7 @@ async fn main() -> anyhow::Result<()> {
                 stale_days: 90,
             },
         }),
+        fail_on_partial: false,
         aql: None,
         progress: false,
         verbosity: Verbosity::Quiet,

@@ -213,8 +213,10 @@ async fn callback(listener: &TcpListener, state: &str) -> Result<SecretString, R
         }
         if let Some(error) = param("error") {
             respond(&mut stream, "400 Bad Request", "Access was not granted.").await;
+            // The parameter is the authorization server's text, quoted: redacted like a body.
             return Err(RunError::Unauthorized(anyhow::anyhow!(
-                "access was not granted: {error}"
+                "access was not granted: {}",
+                crate::redact::redact(&error)
             )));
         }
         let Some(code) = param("code") else {

@@ -42,7 +42,10 @@ Permissions (Confluence):
 Exit status:
   0  complete          3  finished, but some endpoint family is partial (see coverage records)
   1  fatal error       4  the site or the Admin API rejected the credentials (HTTP 401)
-  2  bad flags, environment or files; nothing was requested
+  2  bad flags, environment or files, or another run holds the output's lock; nothing was
+     requested
+  5  partial, with --fail-on-partial: nothing was written, the previous output was left as it
+     was (the summary on stderr still says what was missing)
   130 interrupted (Ctrl-C or SIGTERM); output files were left as they were
 
 Examples:
@@ -196,6 +199,11 @@ pub struct CollectArgs {
     #[arg(long, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
 
+    /// Refuse, instead of warning about, a token file, Admin API key file or token store that
+    /// other users can read (fix it with chmod 600 PATH).
+    #[arg(long)]
+    pub strict_perms: bool,
+
     #[command(flatten)]
     pub server: AuthServerArgs,
 
@@ -231,6 +239,12 @@ pub struct CollectArgs {
     /// one file per record kind (csv). Files are replaced atomically when the run finishes.
     #[arg(long, short = 'o', value_name = "PATH", default_value = "-")]
     pub output: PathBuf,
+
+    /// All or nothing: when some endpoint family could not be fully collected, write nothing,
+    /// leave the previous output as it was and exit 5 (without it, such a run writes what it
+    /// collected and exits 3). Needs a file or directory --output: stdout is streamed.
+    #[arg(long)]
+    pub fail_on_partial: bool,
 
     /// Base URL of the Org Admin API and the api.atlassian.com gateway (http:// only for
     /// loopback).
@@ -303,7 +317,7 @@ impl CollectArgs {
                 .unwrap_or("jira,assets,jsm,confluence,admin"),
         )?;
         let admin_key = match &self.admin_api_key_file {
-            Some(path) => Some(config::read_token_file(path)?),
+            Some(path) => Some(config::read_token_file(path, self.strict_perms)?),
             None => env("ATLASSIAN_ADMIN_API_KEY")
                 .filter(|k| !k.trim().is_empty())
                 .map(|k| secrecy::SecretString::from(k.trim().to_string())),
@@ -324,6 +338,12 @@ impl CollectArgs {
         let api_url = config::api_url(&self.api_url)?;
         let since = config::since(&self.since, jiff::Timestamp::now())?;
         let output = output_spec(self.format, self.output)?;
+        if self.fail_on_partial && output.destination == Destination::Stdout {
+            bail!(
+                "--fail-on-partial needs --output FILE (or a directory for csv): records on \
+                 stdout are streamed as they arrive and cannot be held back"
+            );
+        }
         if !(self.retry_base.is_finite() && (0.0..=60.0).contains(&self.retry_base)) {
             bail!("--retry-base must be between 0 and 60 seconds");
         }
@@ -352,14 +372,16 @@ impl CollectArgs {
                 "no username given; set --username or ATLASSIAN_USERNAME to the account's email \
                  (or an OAuth client id)",
             )?;
-            let secret = secret(self.token_file.as_deref(), env)?;
+            let secret = secret(self.token_file.as_deref(), self.strict_perms, env)?;
             // The token store is looked for only when it can matter: an OAuth client id.
             let oauth = if username.contains('@') {
                 None
             } else {
+                let token_store = token_store(self.token_store, env)?;
+                config::check_private(&token_store, "token store", self.strict_perms)?;
                 Some(config::OAuthSettings {
                     auth_url: config::auth_url(&self.server.auth_url)?,
-                    token_store: token_store(self.token_store, env)?,
+                    token_store,
                 })
             };
             Target::Site {
@@ -391,6 +413,7 @@ impl CollectArgs {
             api_url,
             since,
             admin,
+            fail_on_partial: self.fail_on_partial,
             aql: self.aql.filter(|aql| !aql.trim().is_empty()),
             progress: verbosity == Verbosity::Normal && std::io::stderr().is_terminal(),
             verbosity,
@@ -398,13 +421,15 @@ impl CollectArgs {
     }
 }
 
-/// The API token or client secret: `--token-file`, else `ATLASSIAN_TOKEN`.
+/// The API token or client secret: `--token-file`, else `ATLASSIAN_TOKEN`. `strict`: refuse a
+/// file other users can read (`--strict-perms`).
 fn secret(
     file: Option<&std::path::Path>,
+    strict: bool,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<secrecy::SecretString> {
     match file {
-        Some(path) => config::read_token_file(path),
+        Some(path) => config::read_token_file(path, strict),
         None => env("ATLASSIAN_TOKEN")
             .filter(|t| !t.trim().is_empty())
             .map(|t| secrecy::SecretString::from(t.trim().to_string()))
@@ -454,7 +479,7 @@ impl LoginArgs {
         let site = self.site.as_deref().map(config::site_url).transpose()?;
         Ok(crate::auth::LoginConfig {
             client_id,
-            client_secret: secret(self.token_file.as_deref(), env)?,
+            client_secret: secret(self.token_file.as_deref(), false, env)?,
             auth_url: config::auth_url(&self.server.auth_url)?,
             api_url: config::api_url(&self.api_url)?,
             site,
@@ -609,6 +634,113 @@ mod tests {
             config.output.destination,
             Destination::Directory(PathBuf::from("out"))
         );
+    }
+
+    #[test]
+    fn fail_on_partial_needs_a_file_output() {
+        let error = parse(&["--demo", "--fail-on-partial"])
+            .into_config(&no_env)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("--output FILE"), "{error}");
+        let config = parse(&["--demo", "--fail-on-partial", "-o", "inventory.jsonl"])
+            .into_config(&no_env)
+            .unwrap();
+        assert!(config.fail_on_partial);
+        assert!(
+            !parse(&["--demo"])
+                .into_config(&no_env)
+                .unwrap()
+                .fail_on_partial
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn strict_perms_refuses_shared_token_files_and_stores() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("token");
+        let store = dir.path().join("tokens.json");
+        std::fs::write(&token, "secret-value\n").unwrap();
+        std::fs::write(&store, "{}").unwrap();
+        for path in [&token, &store] {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        let args = |username: &str, strict: bool| {
+            let mut args = vec![
+                "--site",
+                "https://a.atlassian.net",
+                "--username",
+                username,
+                "--token-file",
+                token.to_str().unwrap(),
+                "--token-store",
+                store.to_str().unwrap(),
+            ];
+            if strict {
+                args.push("--strict-perms");
+            }
+            parse(&args)
+        };
+        // Without the flag: a warning, and the run goes on.
+        assert!(args("me@a.com", false).into_config(&no_env).is_ok());
+        assert!(args("client-id", false).into_config(&no_env).is_ok());
+        let error = args("me@a.com", true)
+            .into_config(&no_env)
+            .unwrap_err()
+            .to_string();
+        let fix = format!("chmod 600 {}", token.display());
+        assert!(
+            error.contains("token file") && error.contains(&fix),
+            "{error}"
+        );
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(args("me@a.com", true).into_config(&no_env).is_ok());
+        let error = args("client-id", true)
+            .into_config(&no_env)
+            .unwrap_err()
+            .to_string();
+        let fix = format!("chmod 600 {}", store.display());
+        assert!(
+            error.contains("token store") && error.contains(&fix),
+            "{error}"
+        );
+        std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(args("client-id", true).into_config(&no_env).is_ok());
+    }
+
+    #[test]
+    fn config_debug_never_shows_a_secret() {
+        const TOKEN: &str = "ATATT-debug-token-value-1f2e3d";
+        const KEY: &str = "admin-key-debug-value-9a8b7c";
+        let env = |name: &str| match name {
+            "ATLASSIAN_TOKEN" => Some(TOKEN.to_string()),
+            "ATLASSIAN_ADMIN_API_KEY" => Some(KEY.to_string()),
+            _ => None,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("tokens.json");
+        for username in ["me@a.com", "oauth-client-id"] {
+            let config = parse(&[
+                "--site",
+                "https://a.atlassian.net",
+                "--username",
+                username,
+                "--token-store",
+                store.to_str().unwrap(),
+            ])
+            .into_config(&env)
+            .unwrap();
+            let shown = format!("{config:?} {config:#?}");
+            assert!(shown.contains(username), "{shown}");
+            assert!(!shown.contains(TOKEN) && !shown.contains(KEY), "{shown}");
+            let Target::Site { auth, .. } = &config.target else {
+                panic!("a site");
+            };
+            let shown = format!("{auth:?} {auth:#?}");
+            assert!(!shown.contains(TOKEN), "{shown}");
+        }
     }
 
     #[test]

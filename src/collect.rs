@@ -129,6 +129,9 @@ pub fn failed(tally: &Tally, error: ApiError) -> Result<(), Abort> {
 #[derive(Debug)]
 pub struct Report {
     pub summary: Summary,
+    /// The run was partial and `--fail-on-partial` was given: nothing was written, the
+    /// previous output is in place.
+    pub discarded: bool,
 }
 
 impl Report {
@@ -186,7 +189,9 @@ pub async fn run_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Rep
 async fn run_to_end(config: Config, clock: Arc<dyn Clock>) -> Result<Report, RunError> {
     let started = Instant::now();
     let collected_at = Timestamp::now();
-    // The output is opened first, so a bad path fails before any request is made.
+    // The output is locked (for the whole run) and opened first, so another run writing it, or
+    // a bad path, fails before any request is made.
+    let _lock = config.output.lock().map_err(RunError::Usage)?;
     let sink = Sink::open(&config.output).map_err(RunError::Usage)?;
 
     // The demo tenant lives as long as this function: it serves the whole run.
@@ -299,10 +304,20 @@ async fn run_to_end(config: Config, clock: Arc<dyn Clock>) -> Result<Report, Run
         }
         Ok(()) => {}
     }
-    sink.commit().map_err(RunError::Fatal)?;
     let mut summary = Summary::new(&tallies, &stats, started.elapsed());
     summary.route = route.as_ref().map(Route::describe);
-    Ok(Report { summary })
+    let mut report = Report {
+        summary,
+        discarded: false,
+    };
+    if report.partial() && config.fail_on_partial {
+        // All or nothing: dropping the sink removes its temporary files.
+        drop(sink);
+        report.discarded = true;
+    } else {
+        sink.commit().map_err(RunError::Fatal)?;
+    }
+    Ok(report)
 }
 
 /// Everything a run talks to: the endpoints (and the demo tenant serving them), the chosen

@@ -24,6 +24,9 @@ pub struct Config {
     pub since: Timestamp,
     /// The Org Admin API key and settings, when given.
     pub admin: Option<AdminAccess>,
+    /// A partial run writes nothing and leaves the previous output in place
+    /// (`--fail-on-partial`).
+    pub fail_on_partial: bool,
     /// Narrows the Assets objects collected (`--aql`); every object when `None`.
     pub aql: Option<String>,
     /// Draw a progress spinner on stderr.
@@ -260,11 +263,12 @@ pub fn oauth_client(client_id: &str, secret: SecretString, oauth: &OAuthSettings
     }
 }
 
-/// Reads a secret from a file: the first line, without surrounding whitespace.
-pub fn read_token_file(path: &Path) -> anyhow::Result<SecretString> {
+/// Reads a secret from a file: the first line, without surrounding whitespace. A file other
+/// users can read draws a warning, or with `strict` (`--strict-perms`) is refused.
+pub fn read_token_file(path: &Path, strict: bool) -> anyhow::Result<SecretString> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the token file {}", path.display()))?;
-    warn_if_shared(path);
+    check_private(path, "token file", strict)?;
     let token = text.lines().next().unwrap_or("").trim();
     if token.is_empty() {
         bail!("the token file {} is empty", path.display());
@@ -272,22 +276,33 @@ pub fn read_token_file(path: &Path) -> anyhow::Result<SecretString> {
     Ok(SecretString::from(token.to_string()))
 }
 
-/// A token file others can read is a leak waiting to happen: say so.
-fn warn_if_shared(path: &Path) {
+/// A secret file (`what`: "token file", "token store") that other users can read or change
+/// is a leak waiting to happen: a warning on stderr, or with `strict` an error. A file that
+/// does not exist (yet) passes.
+pub fn check_private(path: &Path, what: &str, strict: bool) -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         if let Ok(meta) = std::fs::metadata(path) {
-            let mode = meta.permissions().mode();
+            let mode = meta.permissions().mode() & 0o777;
             if mode & 0o077 != 0 {
+                let shown = path.display();
+                if strict {
+                    bail!(
+                        "the {what} {shown} can be read by other users (mode {mode:o}); run \
+                         chmod 600 {shown} (--strict-perms refuses it until then)"
+                    );
+                }
                 eprintln!(
-                    "warning: the token file {} can be read by other users (mode {:o}); run chmod 600 on it",
-                    path.display(),
-                    mode & 0o777
+                    "warning: the {what} {shown} can be read by other users (mode {mode:o}); \
+                     run chmod 600 {shown}"
                 );
             }
         }
     }
+    #[cfg(not(unix))]
+    let _ = (path, what, strict);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -389,13 +404,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("token");
         std::fs::write(&path, "  abc123 \nsecond line\n").unwrap();
-        assert_eq!(read_token_file(&path).unwrap().expose_secret(), "abc123");
+        assert_eq!(
+            read_token_file(&path, false).unwrap().expose_secret(),
+            "abc123"
+        );
         std::fs::write(&path, "\n").unwrap();
-        assert!(read_token_file(&path)
+        assert!(read_token_file(&path, false)
             .unwrap_err()
             .to_string()
             .contains("empty"));
-        let missing = read_token_file(&dir.path().join("nope")).unwrap_err();
+        let missing = read_token_file(&dir.path().join("nope"), false).unwrap_err();
         assert!(format!("{missing:#}").contains("nope"));
     }
 }

@@ -38,6 +38,7 @@ pub mod logging;
 pub mod output;
 pub mod progress;
 pub mod record;
+pub mod redact;
 pub mod route;
 pub mod scopes;
 pub mod settings;
@@ -55,10 +56,15 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     pub const PARTIAL: u8 = 3;
     pub const UNAUTHORIZED: u8 = 4;
+    /// A partial run with `--fail-on-partial`: its records were not written and the previous
+    /// output is left as it was. Apart from 3 (partial, written) so a script can tell whether
+    /// the output it reads is this run's.
+    pub const PARTIAL_NOT_WRITTEN: u8 = 5;
     pub const INTERRUPTED: u8 = 130;
 
     pub fn code(outcome: &Result<Report, RunError>) -> u8 {
         match outcome {
+            Ok(report) if report.discarded => PARTIAL_NOT_WRITTEN,
             Ok(report) if report.partial() => PARTIAL,
             Ok(_) => OK,
             Err(error) => error_code(error),

@@ -28,8 +28,18 @@ fn main() -> ExitCode {
             };
             let code = exit::code(&outcome);
             match &outcome {
-                Ok(report) if verbosity != Verbosity::Quiet => eprintln!("{}", report.summary),
-                Ok(_) | Err(RunError::BrokenPipe) => {}
+                Ok(report) => {
+                    if verbosity != Verbosity::Quiet {
+                        eprintln!("{}", report.summary);
+                    }
+                    if report.discarded {
+                        eprintln!(
+                            "error: the run was partial and --fail-on-partial is set: nothing \
+                             was written, the previous output was left as it was"
+                        );
+                    }
+                }
+                Err(RunError::BrokenPipe) => {}
                 Err(error) => eprintln!("error: {error}"),
             }
             ExitCode::from(code)

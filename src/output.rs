@@ -4,8 +4,15 @@
 //! (created with 0600 permissions, as an inventory is sensitive), which is fsynced and renamed
 //! over the destination only when the run finishes. A cron job never reads a half-written file,
 //! and a failed or interrupted run leaves the previous file in place.
+//!
+//! An [`OutputLock`] keeps two runs (two cron jobs, a cron job and a person) from writing the
+//! same output at once: an advisory `flock` on `<file>.lock` beside a JSON Lines file, or on
+//! `.atlassian-inventory.lock` inside a CSV directory, taken before any request and held for the
+//! whole run. The lock file stays after the run: removing it would let a third run lock a new
+//! file while a second still holds the old one.
 
 use std::collections::BTreeMap;
+use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -37,6 +44,69 @@ pub enum Destination {
 pub struct OutputSpec {
     pub format: Format,
     pub destination: Destination,
+}
+
+impl OutputSpec {
+    /// The lock file of this output; none for stdout.
+    pub fn lock_path(&self) -> Option<PathBuf> {
+        match &self.destination {
+            Destination::Stdout => None,
+            Destination::File(path) => {
+                let mut name = path.file_name().unwrap_or_default().to_os_string();
+                name.push(".lock");
+                Some(path.with_file_name(name))
+            }
+            Destination::Directory(dir) => Some(dir.join(LOCK_IN_DIRECTORY)),
+        }
+    }
+
+    /// Locks the output for this run, or fails at once if another run holds it. Stdout needs
+    /// no lock. A CSV directory is created here if missing, to hold its lock file.
+    pub fn lock(&self) -> anyhow::Result<Option<OutputLock>> {
+        let (Some(path), Destination::File(output) | Destination::Directory(output)) =
+            (self.lock_path(), &self.destination)
+        else {
+            return Ok(None);
+        };
+        if let Destination::Directory(dir) = &self.destination {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create output directory {}", dir.display()))?;
+        }
+        let output = output.display();
+        let file = private_options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| {
+                format!(
+                    "cannot create the lock file {} for {output}; does the directory exist and \
+                     is it writable?",
+                    path.display()
+                )
+            })?;
+        if !try_lock_exclusive(&file)
+            .with_context(|| format!("cannot lock {} for {output}", path.display()))?
+        {
+            return Err(anyhow!(
+                "another run is writing {output} (it holds the lock {}); wait for it to finish, \
+                 or give another --output",
+                path.display()
+            ));
+        }
+        Ok(Some(OutputLock { _file: file }))
+    }
+}
+
+/// The name of a CSV directory's lock file.
+const LOCK_IN_DIRECTORY: &str = ".atlassian-inventory.lock";
+
+/// An output locked for one run; released when dropped, or by the kernel if the process dies,
+/// so a crashed run never leaves its output locked.
+#[derive(Debug)]
+pub struct OutputLock {
+    _file: File,
 }
 
 /// An open output. Dropping it without [`Sink::commit`] discards every temporary file.
@@ -221,6 +291,37 @@ fn temp_beside(path: &Path) -> anyhow::Result<NamedTempFile> {
         })
 }
 
+fn private_options() -> std::fs::OpenOptions {
+    #[allow(unused_mut)]
+    let mut options = std::fs::OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+}
+
+/// `flock(LOCK_EX | LOCK_NB)`: false when another process holds the lock.
+#[cfg(unix)]
+fn try_lock_exclusive(file: &File) -> io::Result<bool> {
+    use rustix::fs::{flock, FlockOperation};
+    match flock(file, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(true),
+        Err(rustix::io::Errno::WOULDBLOCK) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(not(unix))]
+fn try_lock_exclusive(file: &File) -> io::Result<bool> {
+    match file.try_lock() {
+        Ok(()) => Ok(true),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
 fn persist(temp: NamedTempFile, path: &Path) -> anyhow::Result<()> {
     temp.as_file()
         .sync_all()
@@ -317,6 +418,46 @@ mod tests {
             let header = std::fs::read_to_string(&path).unwrap();
             assert!(header.starts_with("kind,id,site"), "{header}");
         }
+    }
+
+    #[test]
+    fn a_second_lock_on_the_same_output_fails_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        for destination in [
+            Destination::File(dir.path().join("inventory.jsonl")),
+            Destination::Directory(dir.path().join("csv")),
+        ] {
+            let spec = OutputSpec {
+                format: Format::Jsonl,
+                destination,
+            };
+            let held = spec.lock().unwrap().expect("a file output is locked");
+            let message = format!("{:#}", spec.lock().unwrap_err());
+            let lock = spec.lock_path().unwrap();
+            assert!(message.contains("another run is writing"), "{message}");
+            assert!(message.contains(&lock.display().to_string()), "{message}");
+            drop(held);
+            assert!(spec.lock().unwrap().is_some(), "released on drop");
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(&lock).unwrap().permissions().mode();
+                assert_eq!(mode & 0o077, 0, "{}", lock.display());
+            }
+        }
+        assert_eq!(
+            OutputSpec {
+                format: Format::Csv,
+                destination: Destination::Directory(dir.path().join("csv")),
+            }
+            .lock_path(),
+            Some(dir.path().join("csv").join(".atlassian-inventory.lock"))
+        );
+        let stdout = OutputSpec {
+            format: Format::Jsonl,
+            destination: Destination::Stdout,
+        };
+        assert!(stdout.lock().unwrap().is_none(), "stdout needs no lock");
     }
 
     #[test]

@@ -575,7 +575,7 @@ impl Request {
         serde_json::from_slice(body).map_err(|e| ApiError {
             method: self.method_name(),
             url: self.url.to_string(),
-            kind: ErrorKind::Decode(e.to_string()),
+            kind: ErrorKind::Decode(truncate(&e.to_string())),
         })
     }
 }
@@ -663,7 +663,7 @@ fn error_message(body: &[u8]) -> String {
 }
 
 fn truncate(text: &str) -> String {
-    let single_line: String = text
+    let single_line: String = crate::redact::redact(text)
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();

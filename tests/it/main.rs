@@ -7,6 +7,10 @@
 //!   fallback, and each credential only on its own API.
 //! - `cli`: the built binary end to end: formats, exit statuses, `--demo`, secrets.
 //! - `signals`: SIGTERM before and during a run: exit 130, previous output kept.
+//! - `output`: `--fail-on-partial` (exit 5, previous output kept), the output lock, and
+//!   `--strict-perms`.
+//! - `secrets`: every mode of the binary at `-vv` with known secrets, succeeding and failing:
+//!   no secret in any byte it wrote, on its command line, or in `--help`'s flags.
 //! - `tenant`: the simulated tenant's own behaviour and quirks.
 //! - `admin_tenant`: the simulated tenant's Admin API listener.
 //! - `oauth`: OAuth 2.0 grants, token rotation across processes, gateway routing for OAuth,
@@ -23,7 +27,9 @@ mod confluence;
 mod doctor;
 mod jsm;
 mod oauth;
+mod output;
 mod schema;
+mod secrets;
 mod signals;
 mod spec;
 mod support;

@@ -63,6 +63,7 @@ pub fn config(tenant: &Tenant, output: &Path) -> Config {
         api_url: tenant.api_url().parse().expect("tenant API URL"),
         since: jiff::Timestamp::UNIX_EPOCH,
         admin: None,
+        fail_on_partial: false,
         aql: None,
         progress: false,
         verbosity: Verbosity::Quiet,
