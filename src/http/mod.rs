@@ -309,12 +309,11 @@ impl Client {
             authenticate: false,
             ..Request::get(url)
         };
-        let (answer, _) = if retry {
-            self.send(&request).await?
-        } else {
-            self.attempt(&request, None).await.map_err(|(_, e)| e)?
-        };
-        request.decode(&answer)
+        if retry {
+            return Ok(self.send(&request).await?.0);
+        }
+        let (answer, headers) = self.attempt(&request, None).await.map_err(|(_, e)| e)?;
+        request.decode(&answer, &headers).map_err(|(_, e)| e)
     }
 
     /// The absolute URL of `path` (which starts with `/`) with `query` appended.
@@ -336,8 +335,7 @@ impl Client {
         query: &[(&str, String)],
     ) -> Result<T, ApiError> {
         let request = Request::get(self.url(path, query));
-        let (body, _) = self.send(&request).await?;
-        request.decode(&body)
+        Ok(self.send(&request).await?.0)
     }
 
     /// GET `path` with another media type in `Accept`: the Universal Plugin Manager answers
@@ -351,8 +349,7 @@ impl Client {
             accept,
             ..Request::get(self.url(path, &[]))
         };
-        let (body, _) = self.send(&request).await?;
-        request.decode(&body)
+        Ok(self.send(&request).await?.0)
     }
 
     /// GET `path` with extra request headers: JSM's experimental operations answer 412 unless
@@ -367,8 +364,7 @@ impl Client {
             headers,
             ..Request::get(self.url(path, query))
         };
-        let (body, _) = self.send(&request).await?;
-        request.decode(&body)
+        Ok(self.send(&request).await?.0)
     }
 
     /// GET an absolute URL on this site (a pager's next link, see [`Client::resolve`]) and
@@ -378,8 +374,8 @@ impl Client {
         url: &Url,
     ) -> Result<(T, Option<String>), ApiError> {
         let request = Request::get(url.clone());
-        let (body, headers) = self.send(&request).await?;
-        Ok((request.decode(&body)?, header(&headers, "link")))
+        let (value, headers) = self.send(&request).await?;
+        Ok((value, header(&headers, "link")))
     }
 
     /// POST a JSON body to `path` and decode the JSON answer (GraphQL). Retried like a GET:
@@ -406,8 +402,7 @@ impl Client {
             body: Some(body.to_string().into_bytes()),
             ..Request::get(self.url(path, query))
         };
-        let (answer, _) = self.send(&request).await?;
-        request.decode(&answer)
+        Ok(self.send(&request).await?.0)
     }
 
     /// The absolute URL of a next-page link Atlassian sent: a path relative to the site
@@ -430,7 +425,13 @@ impl Client {
         Ok(url)
     }
 
-    async fn send(&self, request: &Request) -> Result<(Vec<u8>, HeaderMap), ApiError> {
+    /// Sends `request` until it yields a `T`, retrying what is worth retrying: 429, 5xx,
+    /// transport failures, and a success whose body is not JSON at all (cut short, or a proxy's
+    /// HTML page). JSON of another shape is final at once: asking again brings the same.
+    async fn send<T: DeserializeOwned>(
+        &self,
+        request: &Request,
+    ) -> Result<(T, HeaderMap), ApiError> {
         let mut retry = 0;
         let mut renewals = 0;
         loop {
@@ -439,7 +440,10 @@ impl Client {
                 _ => None,
             };
             let (failure, error) = match self.attempt(request, access.as_ref()).await {
-                Ok(answer) => return Ok(answer),
+                Ok((body, headers)) => match request.decode(&body, &headers) {
+                    Ok(value) => return Ok((value, headers)),
+                    Err(failed) => failed,
+                },
                 Err(failed) => failed,
             };
             // An access token can be revoked or run out early: renew it once, at once. A 401 to
@@ -571,12 +575,37 @@ impl Request {
         }
     }
 
-    fn decode<T: DeserializeOwned>(&self, body: &[u8]) -> Result<T, ApiError> {
-        serde_json::from_slice(body).map_err(|e| ApiError {
+    /// The body as a `T`. A body that is not JSON (truncated, or an HTML page a proxy answered
+    /// with status 200) is worth another try; valid JSON of another shape is not.
+    fn decode<T: DeserializeOwned>(
+        &self,
+        body: &[u8],
+        headers: &HeaderMap,
+    ) -> Result<T, (Failure, ApiError)> {
+        let error = match serde_json::from_slice(body) {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        let html = header(headers, "content-type")
+            .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"));
+        let message = if html {
+            format!(
+                "an HTML page instead of JSON: {}",
+                truncate(&String::from_utf8_lossy(body))
+            )
+        } else {
+            error.to_string()
+        };
+        let failure = Failure {
+            retryable: html || error.classify() != serde_json::error::Category::Data,
+            ..Failure::default()
+        };
+        let error = ApiError {
             method: self.method_name(),
             url: self.url.to_string(),
-            kind: ErrorKind::Decode(e.to_string()),
-        })
+            kind: ErrorKind::Decode(message),
+        };
+        Err((failure, error))
     }
 }
 
@@ -602,6 +631,9 @@ fn with_give_up(mut error: ApiError, give_up: GiveUp) -> ApiError {
             *gave_up = Some(give_up.to_string());
         }
         ErrorKind::Transport { gave_up, .. } => *gave_up = give_up.to_string(),
+        ErrorKind::Decode(message) if give_up != GiveUp::NotRetryable => {
+            message.push_str(&format!(" ({give_up})"));
+        }
         _ => {}
     }
     error
