@@ -150,7 +150,8 @@ pub enum ErrorKind {
     },
     /// No usable answer: connection, timeout or body read failure.
     Transport { message: String, gave_up: String },
-    /// The body was not the JSON shape the endpoint documents.
+    /// The body was not the JSON shape the endpoint documents, or (after the retries) not
+    /// JSON at all.
     Decode(String),
     /// The body was larger than we accept.
     TooLarge,
@@ -727,6 +728,30 @@ mod tests {
         assert!(!message.contains('\n'));
         assert!(message.chars().count() <= ERROR_BODY_PREFIX + 1);
         assert!(message.ends_with('…'));
+    }
+
+    #[test]
+    fn bodies_that_are_not_json_are_retried_and_json_of_another_shape_is_not() {
+        let request = Request::get(Url::parse("https://acme.atlassian.net/rest/api/3/x").unwrap());
+        let json = HeaderMap::new();
+        let decode = |body: &[u8], headers: &HeaderMap| {
+            request
+                .decode::<Vec<u32>>(body, headers)
+                .map_err(|(failure, error)| (failure.retryable, error.to_string()))
+        };
+        assert_eq!(decode(b"[1,2]", &json), Ok(vec![1, 2]));
+        let (retry, message) = decode(b"[1,2", &json).unwrap_err();
+        assert!(retry, "{message}");
+        assert!(message.contains("/rest/api/3/x"), "{message}");
+        let mut html = HeaderMap::new();
+        html.insert(CONTENT_TYPE, "text/html; charset=utf-8".parse().unwrap());
+        let (retry, message) = decode(b"<html><h1>Down</h1></html>", &html).unwrap_err();
+        assert!(
+            retry && message.contains("an HTML page instead of JSON"),
+            "{message}"
+        );
+        let (retry, message) = decode(br#"{"values":[1]}"#, &json).unwrap_err();
+        assert!(!retry, "{message}");
     }
 
     #[test]

@@ -394,8 +394,8 @@ const MAX_EMPTY_LINKED_PAGES: u32 = 3;
 
 /// Walks a Confluence v2 listing: each page names the next one by a relative URL holding an
 /// opaque `cursor`, in the body's `_links.next` or the `Link` header. A cursor seen before, a
-/// next link to a page already read, or too many empty pages in a row end the listing with an
-/// error instead of a loop.
+/// next link without a cursor or to a page already read, or too many empty pages in a row end
+/// the listing with an error instead of a loop.
 #[derive(Debug)]
 pub struct LinkPager {
     next: Option<Url>,
@@ -479,10 +479,15 @@ impl LinkPager {
                 self.empty_in_a_row
             ));
         }
-        if let Some(cursor) = cursor_of(&next) {
-            if !self.cursors.insert(cursor.clone()) {
-                return Err(format!("cursor {cursor:?} was already followed"));
-            }
+        // Every v2 next link carries the cursor of the page it names; one without leads back
+        // to the start of the listing.
+        let Some(cursor) = cursor_of(&next) else {
+            return Err(format!(
+                "the next link {link:?} has no cursor: back to the first page"
+            ));
+        };
+        if !self.cursors.insert(cursor.clone()) {
+            return Err(format!("cursor {cursor:?} was already followed"));
         }
         Ok(next)
     }
