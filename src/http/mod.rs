@@ -578,6 +578,8 @@ impl Request {
 
     /// The body as a `T`. A body that is not JSON (truncated, or an HTML page a proxy answered
     /// with status 200) is worth another try; valid JSON of another shape is not.
+    // The same failure `attempt` returns, for the same retry loop; made once per failed body.
+    #[allow(clippy::result_large_err)]
     fn decode<T: DeserializeOwned>(
         &self,
         body: &[u8],
