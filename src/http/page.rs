@@ -22,6 +22,11 @@
 //! The offset pagers advance `startAt` by the number of items *received*, not requested: Jira clamps
 //! `maxResults` to a per-endpoint limit (it echoes the clamped value, but a bare array cannot), and
 //! users/search returns short pages before the end. Advancing by what was asked would skip items.
+//! A page larger than asked is taken whole for the same reason. Offset listings compute every
+//! next start themselves (`nextPage` only says more follows), and without `isLast` the largest
+//! `total` of the listing decides, so a `total` that shrinks between pages cuts nothing short.
+//! Cursor and link pagers refuse any next page already read. The properties at the bottom feed
+//! every rule arbitrary pages and bytes: no panic, no page asked twice, an end within a bound.
 
 use std::collections::HashSet;
 use std::future::Future;
