@@ -150,7 +150,8 @@ pub enum ErrorKind {
     },
     /// No usable answer: connection, timeout or body read failure.
     Transport { message: String, gave_up: String },
-    /// The body was not the JSON shape the endpoint documents.
+    /// The body was not the JSON shape the endpoint documents, or (after the retries) not
+    /// JSON at all.
     Decode(String),
     /// The body was larger than we accept.
     TooLarge,
@@ -309,12 +310,11 @@ impl Client {
             authenticate: false,
             ..Request::get(url)
         };
-        let (answer, _) = if retry {
-            self.send(&request).await?
-        } else {
-            self.attempt(&request, None).await.map_err(|(_, e)| e)?
-        };
-        request.decode(&answer)
+        if retry {
+            return Ok(self.send(&request).await?.0);
+        }
+        let (answer, headers) = self.attempt(&request, None).await.map_err(|(_, e)| e)?;
+        request.decode(&answer, &headers).map_err(|(_, e)| e)
     }
 
     /// The absolute URL of `path` (which starts with `/`) with `query` appended.
@@ -336,8 +336,7 @@ impl Client {
         query: &[(&str, String)],
     ) -> Result<T, ApiError> {
         let request = Request::get(self.url(path, query));
-        let (body, _) = self.send(&request).await?;
-        request.decode(&body)
+        Ok(self.send(&request).await?.0)
     }
 
     /// GET `path` with another media type in `Accept`: the Universal Plugin Manager answers
@@ -351,8 +350,7 @@ impl Client {
             accept,
             ..Request::get(self.url(path, &[]))
         };
-        let (body, _) = self.send(&request).await?;
-        request.decode(&body)
+        Ok(self.send(&request).await?.0)
     }
 
     /// GET `path` with extra request headers: JSM's experimental operations answer 412 unless
@@ -367,8 +365,7 @@ impl Client {
             headers,
             ..Request::get(self.url(path, query))
         };
-        let (body, _) = self.send(&request).await?;
-        request.decode(&body)
+        Ok(self.send(&request).await?.0)
     }
 
     /// GET an absolute URL on this site (a pager's next link, see [`Client::resolve`]) and
@@ -378,8 +375,8 @@ impl Client {
         url: &Url,
     ) -> Result<(T, Option<String>), ApiError> {
         let request = Request::get(url.clone());
-        let (body, headers) = self.send(&request).await?;
-        Ok((request.decode(&body)?, header(&headers, "link")))
+        let (value, headers) = self.send(&request).await?;
+        Ok((value, header(&headers, "link")))
     }
 
     /// POST a JSON body to `path` and decode the JSON answer (GraphQL). Retried like a GET:
@@ -406,8 +403,7 @@ impl Client {
             body: Some(body.to_string().into_bytes()),
             ..Request::get(self.url(path, query))
         };
-        let (answer, _) = self.send(&request).await?;
-        request.decode(&answer)
+        Ok(self.send(&request).await?.0)
     }
 
     /// The absolute URL of a next-page link Atlassian sent: a path relative to the site
@@ -430,7 +426,13 @@ impl Client {
         Ok(url)
     }
 
-    async fn send(&self, request: &Request) -> Result<(Vec<u8>, HeaderMap), ApiError> {
+    /// Sends `request` until it yields a `T`, retrying what is worth retrying: 429, 5xx,
+    /// transport failures, and a success whose body is not JSON at all (cut short, or a proxy's
+    /// HTML page). JSON of another shape is final at once: asking again brings the same.
+    async fn send<T: DeserializeOwned>(
+        &self,
+        request: &Request,
+    ) -> Result<(T, HeaderMap), ApiError> {
         let mut retry = 0;
         let mut renewals = 0;
         loop {
@@ -439,7 +441,10 @@ impl Client {
                 _ => None,
             };
             let (failure, error) = match self.attempt(request, access.as_ref()).await {
-                Ok(answer) => return Ok(answer),
+                Ok((body, headers)) => match request.decode(&body, &headers) {
+                    Ok(value) => return Ok((value, headers)),
+                    Err(failed) => failed,
+                },
                 Err(failed) => failed,
             };
             // An access token can be revoked or run out early: renew it once, at once. A 401 to
@@ -571,12 +576,40 @@ impl Request {
         }
     }
 
-    fn decode<T: DeserializeOwned>(&self, body: &[u8]) -> Result<T, ApiError> {
-        serde_json::from_slice(body).map_err(|e| ApiError {
+    /// The body as a `T`. A body that is not JSON (truncated, or an HTML page a proxy answered
+    /// with status 200) is worth another try; valid JSON of another shape is not.
+    // The same failure `attempt` returns, for the same retry loop; made once per failed body.
+    #[allow(clippy::result_large_err)]
+    fn decode<T: DeserializeOwned>(
+        &self,
+        body: &[u8],
+        headers: &HeaderMap,
+    ) -> Result<T, (Failure, ApiError)> {
+        let error = match serde_json::from_slice(body) {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        let html = header(headers, "content-type")
+            .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"));
+        let message = if html {
+            format!(
+                "an HTML page instead of JSON: {}",
+                truncate(&String::from_utf8_lossy(body))
+            )
+        } else {
+            // serde quotes values from the body: redacted and cut like any quoted body.
+            truncate(&error.to_string())
+        };
+        let failure = Failure {
+            retryable: html || error.classify() != serde_json::error::Category::Data,
+            ..Failure::default()
+        };
+        let error = ApiError {
             method: self.method_name(),
             url: self.url.to_string(),
-            kind: ErrorKind::Decode(truncate(&e.to_string())),
-        })
+            kind: ErrorKind::Decode(message),
+        };
+        Err((failure, error))
     }
 }
 
@@ -602,6 +635,9 @@ fn with_give_up(mut error: ApiError, give_up: GiveUp) -> ApiError {
             *gave_up = Some(give_up.to_string());
         }
         ErrorKind::Transport { gave_up, .. } => *gave_up = give_up.to_string(),
+        ErrorKind::Decode(message) if give_up != GiveUp::NotRetryable => {
+            message.push_str(&format!(" ({give_up})"));
+        }
         _ => {}
     }
     error
@@ -695,6 +731,30 @@ mod tests {
         assert!(!message.contains('\n'));
         assert!(message.chars().count() <= ERROR_BODY_PREFIX + 1);
         assert!(message.ends_with('…'));
+    }
+
+    #[test]
+    fn bodies_that_are_not_json_are_retried_and_json_of_another_shape_is_not() {
+        let request = Request::get(Url::parse("https://acme.atlassian.net/rest/api/3/x").unwrap());
+        let json = HeaderMap::new();
+        let decode = |body: &[u8], headers: &HeaderMap| {
+            request
+                .decode::<Vec<u32>>(body, headers)
+                .map_err(|(failure, error)| (failure.retryable, error.to_string()))
+        };
+        assert_eq!(decode(b"[1,2]", &json), Ok(vec![1, 2]));
+        let (retry, message) = decode(b"[1,2", &json).unwrap_err();
+        assert!(retry, "{message}");
+        assert!(message.contains("/rest/api/3/x"), "{message}");
+        let mut html = HeaderMap::new();
+        html.insert(CONTENT_TYPE, "text/html; charset=utf-8".parse().unwrap());
+        let (retry, message) = decode(b"<html><h1>Down</h1></html>", &html).unwrap_err();
+        assert!(
+            retry && message.contains("an HTML page instead of JSON"),
+            "{message}"
+        );
+        let (retry, message) = decode(br#"{"values":[1]}"#, &json).unwrap_err();
+        assert!(!retry, "{message}");
     }
 
     #[test]

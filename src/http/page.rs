@@ -22,6 +22,11 @@
 //! The offset pagers advance `startAt` by the number of items *received*, not requested: Jira clamps
 //! `maxResults` to a per-endpoint limit (it echoes the clamped value, but a bare array cannot), and
 //! users/search returns short pages before the end. Advancing by what was asked would skip items.
+//! A page larger than asked is taken whole for the same reason. Offset listings compute every
+//! next start themselves (`nextPage` only says more follows), and without `isLast` the largest
+//! `total` of the listing decides, so a `total` that shrinks between pages cuts nothing short.
+//! Cursor and link pagers refuse any next page already read. The properties at the bottom feed
+//! every rule arbitrary pages and bytes: no panic, no page asked twice, an end within a bound.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -50,7 +55,13 @@ impl<T> PageBean<T> {
     /// the end of the listing. `isLast` is not returned by every operation: without it, `total`
     /// decides, then `nextPage`.
     pub fn next_start(&self, requested: i64) -> Result<Option<i64>, String> {
-        next_offset(Offsets {
+        next_offset(self.offsets(requested))
+    }
+
+    /// `nextPage` is read as "more follows" only, never followed: the next start is always
+    /// computed, so a `nextPage` pointing back cannot send the listing round again.
+    fn offsets(&self, requested: i64) -> Offsets {
+        Offsets {
             param: "startAt",
             requested,
             echoed: self.start_at,
@@ -58,7 +69,7 @@ impl<T> PageBean<T> {
             is_last: self.is_last,
             total: self.total,
             more_unless_told: self.next_page.is_some(),
-        })
+        }
     }
 }
 
@@ -90,8 +101,10 @@ fn next_offset(page: Offsets) -> Result<Option<i64>, String> {
             "asked for {param}={requested}, the server answered {param}={echoed}"
         ));
     }
-    let received = page.received as i64;
-    let next = requested + received;
+    let received = i64::try_from(page.received).unwrap_or(i64::MAX);
+    let next = requested
+        .checked_add(received)
+        .ok_or_else(|| format!("{param}={requested} plus {received} items is out of range"))?;
     match page.is_last {
         Some(true) => Ok(None),
         Some(false) if received == 0 => Err(format!(
@@ -108,13 +121,27 @@ fn next_offset(page: Offsets) -> Result<Option<i64>, String> {
 
 /// An offset-paged envelope: its items, and where the page after it starts.
 pub trait Offset<T> {
-    fn next_start(&self, requested: i64) -> Result<Option<i64>, String>;
+    /// Where the page after this one starts. `total_seen` is the largest `total` of the
+    /// listing's earlier pages, and is raised by this page's: a `total` that shrinks between
+    /// pages never ends a listing early (a larger one only costs an empty last page).
+    fn next_start(
+        &self,
+        requested: i64,
+        total_seen: &mut Option<i64>,
+    ) -> Result<Option<i64>, String>;
     fn into_items(self) -> Vec<T>;
 }
 
+/// `page` with the largest total of the listing so far.
+fn with_total_seen(mut page: Offsets, total_seen: &mut Option<i64>) -> Offsets {
+    *total_seen = (*total_seen).max(page.total);
+    page.total = page.total.and(*total_seen);
+    page
+}
+
 impl<T> Offset<T> for PageBean<T> {
-    fn next_start(&self, requested: i64) -> Result<Option<i64>, String> {
-        PageBean::next_start(self, requested)
+    fn next_start(&self, requested: i64, seen: &mut Option<i64>) -> Result<Option<i64>, String> {
+        next_offset(with_total_seen(self.offsets(requested), seen))
     }
     fn into_items(self) -> Vec<T> {
         self.values
@@ -122,7 +149,7 @@ impl<T> Offset<T> for PageBean<T> {
 }
 
 impl<T> Offset<T> for V1Page<T> {
-    fn next_start(&self, requested: i64) -> Result<Option<i64>, String> {
+    fn next_start(&self, requested: i64, _: &mut Option<i64>) -> Result<Option<i64>, String> {
         V1Page::next_start(self, requested)
     }
     fn into_items(self) -> Vec<T> {
@@ -131,7 +158,7 @@ impl<T> Offset<T> for V1Page<T> {
 }
 
 impl<T> Offset<T> for PagedDto<T> {
-    fn next_start(&self, requested: i64) -> Result<Option<i64>, String> {
+    fn next_start(&self, requested: i64, _: &mut Option<i64>) -> Result<Option<i64>, String> {
         PagedDto::next_start(self, requested)
     }
     fn into_items(self) -> Vec<T> {
@@ -185,6 +212,8 @@ pub struct Paged<K> {
     page_size: u32,
     headers: &'static [(&'static str, &'static str)],
     next: Option<i64>,
+    /// The largest `total` a page of this listing has reported.
+    total_seen: Option<i64>,
     kind: std::marker::PhantomData<fn() -> K>,
 }
 
@@ -204,6 +233,7 @@ impl<K: OffsetKind> Paged<K> {
             page_size,
             headers: &[],
             next: Some(0),
+            total_seen: None,
             kind: std::marker::PhantomData,
         }
     }
@@ -224,9 +254,11 @@ impl<K: OffsetKind> Paged<K> {
         };
         let query = offset_query(&self.query, (K::START, K::SIZE), start, self.page_size);
         let page: K::Page<T> = client.get_with(&self.path, &query, self.headers).await?;
-        self.next = page.next_start(start).map_err(|reason| {
-            ApiError::pagination("GET", client.url(&self.path, &query).as_str(), reason)
-        })?;
+        self.next = page
+            .next_start(start, &mut self.total_seen)
+            .map_err(|reason| {
+                ApiError::pagination("GET", client.url(&self.path, &query).as_str(), reason)
+            })?;
         Ok(Some(page.into_items()))
     }
 }
@@ -278,12 +310,8 @@ impl OffsetPager {
             return Ok(None);
         };
         let items: Vec<T> = client.get(&self.path, &self.page_query(start)).await?;
-        if items.is_empty() {
-            self.next = None;
-            return Ok(None);
-        }
-        self.next = Some(start + items.len() as i64);
-        Ok(Some(items))
+        self.next = bare_next(start, items.len());
+        Ok(self.next.is_some().then_some(items))
     }
 
     fn page_query(&self, start: i64) -> Vec<(&str, String)> {
@@ -294,6 +322,13 @@ impl OffsetPager {
             self.page_size,
         )
     }
+}
+
+/// Where a bare-array listing goes after `received` items at `start`: on by what came, to the
+/// end at the first empty page (or an offset past any a server could hold).
+fn bare_next(start: i64, received: usize) -> Option<i64> {
+    let received = i64::try_from(received).ok().filter(|n| *n > 0)?;
+    start.checked_add(received)
 }
 
 /// `_links` of Confluence pages: only `next` matters here; `base`, `context`, `self` are ignored.
@@ -358,14 +393,22 @@ fn cursor_of(url: &Url) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// Empty pages in a row a Confluence v2 listing may hand out with a next link (permission
+/// filtering can empty a page) before the listing is taken for one that does not advance.
+const MAX_EMPTY_LINKED_PAGES: u32 = 3;
+
 /// Walks a Confluence v2 listing: each page names the next one by a relative URL holding an
-/// opaque `cursor`, in the body's `_links.next` or the `Link` header. A cursor seen before, or a
-/// next link equal to the page just read, ends the listing with an error instead of a loop.
+/// opaque `cursor`, in the body's `_links.next` or the `Link` header. A cursor seen before, a
+/// next link without a cursor or to a page already read, or too many empty pages in a row end
+/// the listing with an error instead of a loop.
 #[derive(Debug)]
 pub struct LinkPager {
     next: Option<Url>,
     first: Option<(String, Vec<(&'static str, String)>)>,
     cursors: HashSet<String>,
+    /// Every page read, so a link back to one (the first has no cursor) is refused.
+    read: HashSet<Url>,
+    empty_in_a_row: u32,
     /// A bad next link, reported on the call after the page that carried it, so that page's
     /// items are kept.
     stop: Option<ApiError>,
@@ -377,6 +420,8 @@ impl LinkPager {
             next: None,
             first: Some((path.into(), query)),
             cursors: HashSet::new(),
+            read: HashSet::new(),
+            empty_in_a_row: 0,
             stop: None,
         }
     }
@@ -403,15 +448,25 @@ impl LinkPager {
             .next
             .clone()
             .or_else(|| link.as_deref().and_then(link_next));
-        if let Some(next) = next {
-            match self.advance(client, &url, &next) {
-                Ok(next) => self.next = Some(next),
-                Err(reason) => {
-                    self.stop = Some(ApiError::pagination("GET", url.as_str(), reason));
-                }
-            }
+        match self.after(client, &url, next.as_deref(), page.results.is_empty()) {
+            Ok(next) => self.next = next,
+            Err(reason) => self.stop = Some(ApiError::pagination("GET", url.as_str(), reason)),
         }
         Ok(Some(page.results))
+    }
+
+    /// What follows the page read from `url` that named `link` as its next: the next page's
+    /// URL, `None` at the end, or why the listing cannot go on.
+    fn after(
+        &mut self,
+        client: &Client,
+        url: &Url,
+        link: Option<&str>,
+        empty: bool,
+    ) -> Result<Option<Url>, String> {
+        self.read.insert(url.clone());
+        self.empty_in_a_row = if empty { self.empty_in_a_row + 1 } else { 0 };
+        link.map(|link| self.advance(client, url, link)).transpose()
     }
 
     /// The next page's URL, unless following `link` from `current` would not advance.
@@ -420,10 +475,24 @@ impl LinkPager {
         if next == *current {
             return Err("the next link is the page just read".to_string());
         }
-        if let Some(cursor) = cursor_of(&next) {
-            if !self.cursors.insert(cursor.clone()) {
-                return Err(format!("cursor {cursor:?} was already followed"));
-            }
+        if self.read.contains(&next) {
+            return Err(format!("the next link {link:?} is a page already read"));
+        }
+        if self.empty_in_a_row >= MAX_EMPTY_LINKED_PAGES {
+            return Err(format!(
+                "{} empty pages in a row that each name a next page",
+                self.empty_in_a_row
+            ));
+        }
+        // Every v2 next link carries the cursor of the page it names; one without leads back
+        // to the start of the listing.
+        let Some(cursor) = cursor_of(&next) else {
+            return Err(format!(
+                "the next link {link:?} has no cursor: back to the first page"
+            ));
+        };
+        if !self.cursors.insert(cursor.clone()) {
+            return Err(format!("cursor {cursor:?} was already followed"));
         }
         Ok(next)
     }
@@ -540,21 +609,60 @@ impl CursorPager {
         if page.data.is_empty() && self.until_empty {
             return Ok(None);
         }
-        if let Some(token) = page.next() {
-            let reason = if !self.seen.insert(token.to_string()) {
-                Some(format!("the cursor {token:?} was handed out twice"))
-            } else if page.data.is_empty() {
-                Some("an empty page that names a next page".to_string())
-            } else {
-                None
-            };
-            match reason.map_or_else(|| next_step(client, token), Err) {
-                Ok(next) => self.next = Some(next),
-                Err(reason) => self.stop = Some(ApiError::pagination(method, &url, reason)),
-            }
+        match self.after(client, &url, page.next(), page.data.is_empty()) {
+            Ok(next) => self.next = next,
+            Err(reason) => self.stop = Some(ApiError::pagination(method, &url, reason)),
         }
         Ok(Some(page.data))
     }
+
+    /// What follows the page read from `url` that named `token` as its next: the next
+    /// request, `None` at the end, or why the listing cannot go on (a cursor or link handed out
+    /// before, or a link back to a page already read, or an empty page that names a next one).
+    fn after(
+        &mut self,
+        client: &Client,
+        url: &str,
+        token: Option<&str>,
+        empty: bool,
+    ) -> Result<Option<Next>, String> {
+        self.seen.insert(url.to_string());
+        let Some(token) = token else {
+            return Ok(None);
+        };
+        if self.seen.contains(token) {
+            return Err(format!("the cursor {token:?} was handed out twice"));
+        }
+        if empty {
+            return Err("an empty page that names a next page".to_string());
+        }
+        let next = next_step(client, token)?;
+        // A bare cursor can name a page a link named before (`?cursor=a` then `a`).
+        let fetches = match (&self.request, &next) {
+            (_, Next::Url(url)) => Some(url.to_string()),
+            (CursorRequest::Get { path, query }, Next::Cursor(cursor)) => {
+                Some(cursor_url(client, path, query, cursor))
+            }
+            _ => None,
+        };
+        if fetches.is_some_and(|url| !self.seen.insert(url)) {
+            return Err(format!("the next page {token:?} was already read"));
+        }
+        self.seen.insert(token.to_string());
+        Ok(Some(next))
+    }
+}
+
+/// The URL a GET cursor listing asks for `cursor`.
+fn cursor_url(
+    client: &Client,
+    path: &str,
+    query: &[(&'static str, String)],
+    cursor: &str,
+) -> String {
+    let mut query: Vec<(&str, String)> = query.iter().map(|(k, v)| (*k, v.clone())).collect();
+    query.push(("cursor", cursor.to_string()));
+    client.url(path, &query).to_string()
 }
 
 /// A `next` that is a URL is followed as it is, but only on the API's own origin (the request
@@ -712,7 +820,10 @@ impl<T> ObjectListPage<T> {
                 return Ok(None);
             }
         }
-        Ok(Some(requested + 1))
+        requested
+            .checked_add(1)
+            .map(Some)
+            .ok_or_else(|| format!("page={requested} is out of range"))
     }
 }
 
@@ -900,7 +1011,7 @@ mod tests {
         );
     }
 
-    fn client() -> Client {
+    pub(super) fn client() -> Client {
         let auth = super::super::Auth::ApiToken {
             email: "a@example.com".into(),
             token: secrecy::SecretString::from("t"),
@@ -1027,5 +1138,411 @@ mod tests {
             .contains("pageNumber=1"));
         let p = page(r#"{"objectEntries":[1],"toIndex":25,"totalFilterCount":90}"#);
         assert!(p.next_page(2, Some(25)).unwrap_err().contains("toIndex=25"));
+    }
+}
+
+/// Properties over arbitrary input: no parser panics on any JSON or bytes, and every pager,
+/// fed arbitrary pages, ends or errors within a bound and never asks for the same page twice.
+#[cfg(test)]
+mod props {
+    use std::collections::HashSet;
+
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use super::*;
+
+    /// Field names of every page shape, so arbitrary objects often hit a real field.
+    const FIELDS: [&str; 24] = [
+        "startAt",
+        "maxResults",
+        "total",
+        "isLast",
+        "nextPage",
+        "values",
+        "results",
+        "start",
+        "limit",
+        "size",
+        "isLastPage",
+        "_links",
+        "links",
+        "meta",
+        "next",
+        "data",
+        "last",
+        "objectEntries",
+        "pageNumber",
+        "pageSize",
+        "toIndex",
+        "totalFilterCount",
+        "cursor",
+        "other",
+    ];
+
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            any::<String>().prop_map(Value::from),
+            prop::sample::select(
+                &[
+                    "/wiki/api/v2/spaces?cursor=a",
+                    "https://acme.atlassian.net/x",
+                    ""
+                ][..]
+            )
+            .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec((prop::sample::select(&FIELDS[..]), inner), 0..8).prop_map(
+                    |fields| Value::Object(
+                        fields
+                            .into_iter()
+                            .map(|(k, v)| (k.to_string(), v))
+                            .collect()
+                    )
+                ),
+            ]
+        })
+    }
+
+    fn client() -> Client {
+        super::tests::client()
+    }
+
+    /// Where a page was asked to start: anywhere, near the start, or near the largest offset.
+    fn start() -> impl Strategy<Value = i64> {
+        prop_oneof![any::<i64>(), 0i64..100, i64::MAX - 8..=i64::MAX]
+    }
+
+    /// Decodes `body` as every page shape and asks each for its next page.
+    fn every_shape(body: &[u8], requested: i64, last_to: Option<i64>) {
+        if let Ok(page) = serde_json::from_slice::<PageBean<Value>>(body) {
+            let _ = page.next_start(requested);
+            let _ = Offset::next_start(&page, requested, &mut Some(requested));
+        }
+        if let Ok(page) = serde_json::from_slice::<V1Page<Value>>(body) {
+            let _ = page.next_start(requested);
+        }
+        if let Ok(page) = serde_json::from_slice::<PagedDto<Value>>(body) {
+            let _ = page.next_start(requested);
+        }
+        if let Ok(page) = serde_json::from_slice::<AqlPage<Value>>(body) {
+            let _ = page.next_start(requested);
+        }
+        if let Ok(page) = serde_json::from_slice::<ObjectListPage<Value>>(body) {
+            let _ = page.next_page(requested, last_to);
+        }
+        if let Ok(page) = serde_json::from_slice::<CursorPage<Value>>(body) {
+            if let Some(next) = page.next() {
+                let _ = next_step(&client(), next);
+            }
+        }
+        if let Ok(page) = serde_json::from_slice::<LinkPage<Value>>(body) {
+            if let Some(next) = page.links.next {
+                let _ = client().resolve(&next);
+                let _ = link_next(&next);
+            }
+        }
+        let _ = serde_json::from_slice::<Vec<Value>>(body);
+        let _ = super::super::error_message(body);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn no_page_shape_panics_on_any_json(
+            body in json(),
+            requested in start(),
+            last_to in any::<Option<i64>>(),
+        ) {
+            every_shape(body.to_string().as_bytes(), requested, last_to);
+        }
+
+        #[test]
+        fn no_page_shape_panics_on_any_bytes(
+            body in prop::collection::vec(any::<u8>(), 0..256),
+            requested in start(),
+        ) {
+            every_shape(&body, requested, None);
+            let _ = link_next(&String::from_utf8_lossy(&body));
+            let _ = client().resolve(&String::from_utf8_lossy(&body));
+        }
+    }
+
+    /// One page an adversarial offset server answers: how many items, and what it says.
+    #[derive(Debug, Clone)]
+    struct Lie {
+        received: usize,
+        echo: Option<Option<i64>>,
+        is_last: Option<bool>,
+        total: Option<i64>,
+        more: bool,
+    }
+
+    fn lie() -> impl Strategy<Value = Lie> {
+        (
+            0usize..6,
+            prop_oneof![
+                Just(None),
+                Just(Some(None)),
+                any::<Option<i64>>().prop_map(Some)
+            ],
+            any::<Option<bool>>(),
+            prop::option::of(-5i64..60),
+            any::<bool>(),
+        )
+            .prop_map(|(received, echo, is_last, total, more)| Lie {
+                received,
+                echo,
+                is_last,
+                total,
+                more,
+            })
+    }
+
+    /// Walks an offset listing over `pages` with `step` (the next start after a page at a
+    /// start), checking that starts only grow, that only a page with items leads on, and
+    /// so that requests never exceed the items received plus one.
+    fn walk_offsets(pages: &[Lie], mut step: impl FnMut(&Lie, i64) -> Result<Option<i64>, String>) {
+        let mut start = 0;
+        let mut received = 0;
+        for (requests, page) in pages.iter().enumerate() {
+            assert!(
+                requests <= received + 1,
+                "{requests} requests for {received} items"
+            );
+            match step(page, start) {
+                Ok(Some(next)) => {
+                    assert!(next > start, "{next} does not advance from {start}");
+                    assert_eq!(
+                        next - start,
+                        page.received as i64,
+                        "advance by items received"
+                    );
+                    start = next;
+                    received += page.received;
+                }
+                Ok(None) | Err(_) => return,
+            }
+        }
+    }
+
+    fn echoed(page: &Lie, start: i64) -> Option<i64> {
+        page.echo.map_or(Some(start), |echo| echo)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn offset_pagers_always_advance_and_stop(pages in prop::collection::vec(lie(), 1..40)) {
+            let mut total_seen = None;
+            walk_offsets(&pages, |page, start| {
+                let bean = PageBean {
+                    start_at: echoed(page, start),
+                    max_results: None,
+                    total: page.total,
+                    is_last: page.is_last,
+                    next_page: page.more.then(|| "https://x/?startAt=0".to_string()),
+                    values: vec![0u8; page.received],
+                };
+                Offset::next_start(&bean, start, &mut total_seen)
+            });
+            walk_offsets(&pages, |page, start| {
+                let v1 = V1Page {
+                    results: vec![0u8; page.received],
+                    start: echoed(page, start),
+                    links: Links { next: page.more.then(|| "/x?start=0".to_string()) },
+                };
+                v1.next_start(start)
+            });
+            walk_offsets(&pages, |page, start| {
+                let dto = PagedDto {
+                    start: echoed(page, start),
+                    limit: None,
+                    size: None,
+                    is_last_page: page.is_last,
+                    values: vec![0u8; page.received],
+                };
+                dto.next_start(start)
+            });
+            walk_offsets(&pages, |page, start| {
+                let aql = AqlPage {
+                    start_at: echoed(page, start),
+                    max_results: None,
+                    total: page.total,
+                    is_last: None,
+                    last: page.is_last,
+                    values: vec![0u8; page.received],
+                };
+                aql.next_start(start).map(|(next, _)| next)
+            });
+            walk_offsets(&pages, |page, start| Ok(bare_next(start, page.received)));
+        }
+
+        #[test]
+        fn object_list_pages_only_go_forward_and_stop_when_empty(
+            pages in prop::collection::vec(
+                (0usize..4, any::<Option<bool>>(), prop::option::of(-3i64..40), prop::option::of(0i64..40)),
+                1..30,
+            )
+        ) {
+            let (mut number, mut last_to, mut received) = (1i64, None, 0usize);
+            for (requests, (count, honest, to, total)) in pages.into_iter().enumerate() {
+                assert!(requests <= received + 1);
+                let page = ObjectListPage {
+                    object_entries: vec![0u8; count],
+                    page_number: honest.map(|h| if h { number } else { number - 1 }),
+                    page_size: None,
+                    to_index: to,
+                    total_filter_count: total,
+                };
+                match page.next_page(number, last_to) {
+                    Ok(Some(next)) => {
+                        prop_assert!(count > 0 && next == number + 1);
+                        number = next;
+                        last_to = to.or(last_to);
+                        received += count;
+                    }
+                    Ok(None) | Err(_) => break,
+                }
+            }
+        }
+
+        /// A server with `items` items that clamps or stretches every page, drops `isLast` or
+        /// inflates and shrinks `total` (after an honest first page), and points `nextPage`
+        /// anywhere: the listing still yields every item once, in order.
+        #[test]
+        fn a_lying_page_bean_server_loses_and_repeats_nothing(
+            items in 0i64..120,
+            plan in prop::collection::vec(
+                (1i64..30, any::<bool>(), any::<bool>(), 0i64..240, any::<bool>()),
+                1..8,
+            ),
+        ) {
+            let mut start = 0;
+            let mut got = Vec::new();
+            let mut total_seen = None;
+            for request in 0.. {
+                prop_assert!(request <= items + 1, "{request} requests for {items} items");
+                let (len, keep_is_last, echo, other_total, honest_total) =
+                    plan[request as usize % plan.len()];
+                let end = (start + len).min(items).max(start);
+                let total = if request == 0 || honest_total { items } else { other_total };
+                let total = if request == 0 { total.max(items) + other_total % 3 } else { total };
+                let bean = PageBean {
+                    start_at: echo.then_some(start),
+                    max_results: Some(len),
+                    total: Some(total),
+                    is_last: keep_is_last.then_some(end >= items),
+                    next_page: Some("https://x/?startAt=0".to_string()),
+                    values: (start..end).collect::<Vec<i64>>(),
+                };
+                let next = Offset::next_start(&bean, start, &mut total_seen);
+                got.extend(bean.values);
+                match next {
+                    Ok(Some(next)) => start = next,
+                    Ok(None) => break,
+                    Err(reason) => prop_assert!(false, "{reason}"),
+                }
+            }
+            prop_assert_eq!(got, (0..items).collect::<Vec<_>>());
+        }
+    }
+
+    /// Next tokens a cursor server may hand out: repeats, URLs on and off the API, the first
+    /// page's own URL, empty.
+    const TOKENS: [&str; 8] = [
+        "a",
+        "b",
+        "c",
+        "https://acme.atlassian.net/admin/v1/orgs/o/users?cursor=a",
+        "https://acme.atlassian.net/admin/v1/orgs/o/users",
+        "https://acme.atlassian.net/admin/v1/orgs/o/users?cursor=z",
+        "https://evil.example/admin/v1/orgs/o/users",
+        "",
+    ];
+
+    /// Next links a Confluence v2 server may hand out.
+    const LINKS: [&str; 7] = [
+        "/wiki/api/v2/spaces?cursor=a",
+        "/wiki/api/v2/spaces?cursor=b",
+        "/wiki/api/v2/spaces?cursor=a&limit=5",
+        "/wiki/api/v2/spaces",
+        "https://acme.atlassian.net/wiki/api/v2/spaces?cursor=c",
+        "https://evil.example/wiki/api/v2/spaces?cursor=d",
+        "not a path",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn cursor_pagers_never_ask_twice_and_stop_within_the_cursors_there_are(
+            pages in prop::collection::vec((any::<bool>(), prop::option::of(0usize..TOKENS.len())), 1..30)
+        ) {
+            let client = client();
+            let path = "/admin/v1/orgs/o/users";
+            let mut pager = CursorPager::new(CursorRequest::Get { path: path.into(), query: Vec::new() });
+            let mut asked = HashSet::new();
+            let mut next = Next::First;
+            for (requests, (empty, token)) in pages.into_iter().enumerate() {
+                prop_assert!(requests <= TOKENS.len() + 1);
+                let url = match &next {
+                    Next::First => client.url(path, &[]).to_string(),
+                    Next::Cursor(cursor) => client.url(path, &[("cursor", cursor.clone())]).to_string(),
+                    Next::Url(url) => url.to_string(),
+                };
+                prop_assert!(asked.insert(url.clone()), "{} asked twice", url);
+                let token = token.map(|i| TOKENS[i]).filter(|t| !t.is_empty());
+                match pager.after(&client, &url, token, empty) {
+                    Ok(Some(step)) => next = step,
+                    Ok(None) | Err(_) => break,
+                }
+            }
+        }
+
+        #[test]
+        fn link_pagers_never_read_a_page_twice_and_stop_within_the_links_there_are(
+            pages in prop::collection::vec((any::<bool>(), prop::option::of(0usize..LINKS.len())), 1..30)
+        ) {
+            let client = client();
+            let mut pager = LinkPager::new("/wiki/api/v2/spaces", Vec::new());
+            let mut url = client.url("/wiki/api/v2/spaces", &[]);
+            let mut read = HashSet::new();
+            for (requests, (empty, link)) in pages.into_iter().enumerate() {
+                prop_assert!(requests <= LINKS.len() + 1);
+                prop_assert!(read.insert(url.clone()), "{} read twice", url);
+                match pager.after(&client, &url, link.map(|i| LINKS[i]), empty) {
+                    Ok(Some(next)) => url = next,
+                    Ok(None) | Err(_) => break,
+                }
+            }
+        }
+
+        #[test]
+        fn link_pagers_give_up_on_endless_empty_pages(cursors in prop::collection::vec("[a-z]{8}", 10..20)) {
+            let client = client();
+            let mut pager = LinkPager::new("/wiki/api/v2/spaces", Vec::new());
+            let mut url = client.url("/wiki/api/v2/spaces", &[]);
+            let mut requests = 0;
+            for cursor in &cursors {
+                requests += 1;
+                let link = format!("/wiki/api/v2/spaces?cursor={cursor}-{requests}");
+                match pager.after(&client, &url, Some(&link), true) {
+                    Ok(Some(next)) => url = next,
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            prop_assert!(requests <= MAX_EMPTY_LINKED_PAGES as usize);
+        }
     }
 }

@@ -13,6 +13,7 @@
 //!
 //! Layout:
 //! - `data`: the deterministic synthetic site ([`Dataset`]), the ground truth tests compare to;
+//! - `chaos`: switchable faults and pagination lies, a layer in front of both listeners;
 //! - `gate`: what runs before routing (request log, Basic auth, injected faults);
 //! - `jira`: the route table and one handler per endpoint;
 //! - `confluence_data`, `confluence`: the Confluence side of the same site (spaces, space and
@@ -30,6 +31,7 @@
 mod admin;
 mod assets;
 mod assets_data;
+mod chaos;
 mod confluence;
 mod confluence_data;
 mod data;
@@ -49,6 +51,7 @@ use secrecy::SecretString;
 use tokio::sync::oneshot;
 
 pub use assets_data::{AssetsAttribute, AssetsData, AssetsObject, AssetsType, AttributeKind};
+pub use chaos::{Chaos, Fault, Rule, Scope};
 pub use confluence_data::{
     AuditEntry, ConfluenceData, SiteGrant, Space, SpaceGrant, ALL_LICENSED, ANONYMOUS,
 };
@@ -89,6 +92,8 @@ pub struct TenantConfig {
     pub org: Option<OrgConfig>,
     /// The OAuth client the token endpoint knows and its grant; `None`: every grant is refused.
     pub oauth: Option<OAuthTenant>,
+    /// Switchable faults on both listeners (none by default).
+    pub chaos: Chaos,
 }
 
 /// Size and behaviour of the Confluence side of the site.
@@ -203,6 +208,7 @@ impl TenantConfig {
             jsm: JsmTenant::default(),
             org: None,
             oauth: None,
+            chaos: Chaos::default(),
         }
     }
 
@@ -408,6 +414,7 @@ impl Tenant {
         let api_addr = api_listener
             .local_addr()
             .context("reading the Admin API's address")?;
+        let injector = chaos::Injector::new(&config.chaos);
         let site = Arc::new(Site {
             data: Arc::new(Dataset::generate(&config)),
             config,
@@ -430,7 +437,12 @@ impl Tenant {
                 gate::gate,
             ))
             .merge(oauth::public_site_routes());
-        let app = app.with_state(site.clone());
+        let app = app
+            .with_state(site.clone())
+            .layer(axum::middleware::from_fn_with_state(
+                injector.clone(),
+                chaos::inject,
+            ));
         // The Assets paths have their own gate (the site's Basic credentials); everything
         // else on this listener is the Admin API.
         let assets_api = assets::api_routes().layer(axum::middleware::from_fn_with_state(
@@ -444,7 +456,11 @@ impl Tenant {
             ))
             .merge(assets_api)
             .merge(oauth::api_routes())
-            .with_state(site.clone());
+            .with_state(site.clone())
+            .layer(axum::middleware::from_fn_with_state(
+                injector,
+                chaos::inject,
+            ));
         let shutdown = vec![serve(listener, app), serve(api_listener, api)];
         tracing::debug!(url = %site.base_url, api_url = %site.api_url, "simulated tenant listening");
         Ok(Tenant { site, shutdown })

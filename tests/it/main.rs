@@ -6,6 +6,8 @@
 //! - `admin`: the Org Admin product: stitching, secrets, licences, cursors, scopes, the v1
 //!   fallback, and each credential only on its own API.
 //! - `cli`: the built binary end to end: formats, exit statuses, `--demo`, secrets.
+//! - `faults`: every switchable fault of the tenant, transient and permanent, and the
+//!   pagination lies: retried to success, or contained to the one listing they hit.
 //! - `signals`: SIGTERM before and during a run: exit 130, previous output kept.
 //! - `output`: `--fail-on-partial` (exit 5, previous output kept), the output lock, and
 //!   `--strict-perms`.
@@ -25,6 +27,7 @@ mod cli;
 mod collect;
 mod confluence;
 mod doctor;
+mod faults;
 mod jsm;
 mod oauth;
 mod output;
