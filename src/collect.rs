@@ -513,7 +513,8 @@ async fn collect_products(
         };
         ctx.out.emit(Record::Coverage(coverage)).await?;
     }
-    // Every product runs at once. Where two report the same group or account, the precedence
+    // Every product runs at once, each on the heap (together they are too large a future for
+    // a thread's stack). Where two report the same group or account, the precedence
     // in `stitch` (Jira, then Confluence, then the Admin directory) decides who emits it.
     let jira_on = site_on && products.contains(&Product::Jira);
     let confluence_on = site_on && products.contains(&Product::Confluence);
@@ -526,34 +527,36 @@ async fn collect_products(
     }
     let jira = async {
         if jira_on {
-            crate::jira::collect(ctx).await
+            Box::pin(crate::jira::collect(ctx)).await
         } else {
             Ok(())
         }
     };
     let confluence = async {
         if confluence_on {
-            crate::confluence::collect(confluence).await
+            Box::pin(crate::confluence::collect(confluence)).await
         } else {
             Ok(())
         }
     };
     let assets = async {
         match assets.filter(|_| site_on) {
-            Some(gateway) => crate::assets::collect(ctx, gateway).await,
+            Some(gateway) => Box::pin(crate::assets::collect(ctx, gateway)).await,
             None => Ok(()),
         }
     };
     let jsm = async {
         if site_on && products.contains(&Product::Jsm) {
-            crate::jsm::collect(ctx).await
+            Box::pin(crate::jsm::collect(ctx)).await
         } else {
             Ok(())
         }
     };
     let admin = async {
         match admin {
-            Some((admin_ctx, settings)) => crate::admin::collect(admin_ctx, settings).await,
+            Some((admin_ctx, settings)) => {
+                Box::pin(crate::admin::collect(admin_ctx, settings)).await
+            }
             None => Ok(()),
         }
     };

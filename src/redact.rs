@@ -89,8 +89,10 @@ fn next_secret_key(text: &str) -> Option<(usize, usize)> {
         let before = text[..sep].trim_end();
         let before = before.strip_suffix('"').unwrap_or(before);
         let start = before
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-            .map_or(0, |i| i + 1);
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            .map_or(0, |(i, c)| i + c.len_utf8());
         let key = before[start..].to_ascii_lowercase();
         if key.is_empty() || !SECRET_KEYS.iter().any(|word| key.contains(word)) {
             continue;
@@ -268,6 +270,13 @@ fn is_uuid_like(word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_after_a_multibyte_character_is_found_without_panicking() {
+        let text = "\u{fffd}token=abcdef0123456789abcdef0123456789 r\"\u{fffd}<:x";
+        let redacted = redact(text);
+        assert!(!redacted.contains("abcdef0123456789"), "{redacted}");
+    }
 
     const API_TOKEN: &str = "ATATT3xFfGF0aB1cD2eF3gH4iJ5kL6mN7oP8qR9sT0uV1wX2yZ3=A1B2C3D4";
     const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhYmMiLCJleHAiOjE3MDB9.Xy3k_9aB-QwErTyUiOp";

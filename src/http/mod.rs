@@ -313,7 +313,7 @@ impl Client {
         if retry {
             return Ok(self.send(&request).await?.0);
         }
-        let (answer, headers) = self.attempt(&request, None).await.map_err(|(_, e)| e)?;
+        let (answer, headers) = self.attempt(&request).await.1.map_err(|(_, e)| e)?;
         request.decode(&answer, &headers).map_err(|(_, e)| e)
     }
 
@@ -436,22 +436,27 @@ impl Client {
         let mut retry = 0;
         let mut renewals = 0;
         loop {
-            let access = match (&self.auth, request.authenticate) {
-                (Auth::OAuth(source), true) => Some(source.access_token(self).await?),
-                _ => None,
-            };
-            let (failure, error) = match self.attempt(request, access.as_ref()).await {
+            let (access, outcome) = self.attempt(request).await;
+            let (failure, error) = match outcome {
                 Ok((body, headers)) => match request.decode(&body, &headers) {
-                    Ok(value) => return Ok((value, headers)),
+                    Ok(value) => {
+                        if let Some(used) = &access {
+                            used.prove();
+                        }
+                        return Ok((value, headers));
+                    }
                     Err(failed) => failed,
                 },
                 Err(failed) => failed,
             };
-            // An access token can be revoked or run out early: renew it once, at once. A 401 to
-            // the token minted for that is the answer. A token another run stored may have run
-            // out meanwhile; that one is replaced too, a few times at most.
+            // An access token can be revoked or run out early: renew it at once. A 401 to a
+            // token minted for that, which no request has used successfully, is the answer.
+            // Many requests share one token, and another run may share the store, so a token
+            // that did work can run out before this request carries it: that one is replaced
+            // too, a few times at most.
             if let (Auth::OAuth(source), Some(used)) = (&self.auth, &access) {
-                let spent = (renewals > 0 && used.minted) || renewals >= MAX_RENEWALS;
+                let refused_fresh = renewals > 0 && used.minted && !used.proven();
+                let spent = refused_fresh || renewals >= MAX_RENEWALS;
                 if error.status() == Some(401) && !spent {
                     tracing::debug!(url = %request.url, "access token rejected; renewing it");
                     source.rejected(used).await;
@@ -472,18 +477,49 @@ impl Client {
         }
     }
 
-    /// One request. The concurrency permit is held for the request only, never while waiting
-    /// to retry.
+    /// One request, and the OAuth access token it carried. The concurrency permit is held for
+    /// the request only, never while waiting to retry; the access token is taken once the
+    /// permit is, so it is fresh however long the wait was. Token requests (which carry no
+    /// token) take no permit: requests waiting for a renewed token hold theirs.
     async fn attempt(
+        &self,
+        request: &Request,
+    ) -> (
+        Option<oauth::AccessToken>,
+        Result<(Vec<u8>, HeaderMap), (Failure, ApiError)>,
+    ) {
+        let url = &request.url;
+        let method = request.method_name();
+        let _permit = if request.authenticate {
+            match self.permits.acquire().await {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    let message = "the HTTP client is shutting down".to_string();
+                    return (None, Err(transport_failure(method, url, message)));
+                }
+            }
+        } else {
+            None
+        };
+        let access = match (&self.auth, request.authenticate) {
+            (Auth::OAuth(source), true) => match source.access_token(self).await {
+                Ok(access) => Some(access),
+                Err(error) => return (None, Err((Failure::default(), error))),
+            },
+            _ => None,
+        };
+        let outcome = self.exchange(request, access.as_ref()).await;
+        (access, outcome)
+    }
+
+    /// Sends the request once and reads the whole body (up to the size cap).
+    async fn exchange(
         &self,
         request: &Request,
         access: Option<&oauth::AccessToken>,
     ) -> Result<(Vec<u8>, HeaderMap), (Failure, ApiError)> {
         let url = &request.url;
         let method = request.method_name();
-        let _permit = self.permits.acquire().await.map_err(|_| {
-            transport_failure(method, url, "the HTTP client is shutting down".to_string())
-        })?;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         tracing::trace!(%url, "{method}");
         let mut builder = self.http.request(request.method.clone(), url.clone());

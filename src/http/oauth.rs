@@ -21,7 +21,8 @@
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use reqwest::Url;
@@ -73,6 +74,20 @@ pub struct AccessToken {
     /// Issued to this process by the token endpoint, rather than taken from the store where
     /// another run left it (and may have used it up since).
     pub(super) minted: bool,
+    /// Set once any request carrying this token succeeded: shared by every copy of it.
+    proven: Arc<AtomicBool>,
+}
+
+impl AccessToken {
+    /// A request carrying the token succeeded: the token is good (until it runs out).
+    pub(super) fn prove(&self) {
+        self.proven.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether any request carrying it succeeded.
+    pub(super) fn proven(&self) -> bool {
+        self.proven.load(Ordering::Relaxed)
+    }
 }
 
 impl std::fmt::Debug for AccessToken {
@@ -271,6 +286,7 @@ impl TokenSource {
             secret: answer.access_token,
             serial,
             minted: true,
+            proven: Arc::default(),
         };
         Ok((token, expires_at))
     }
@@ -280,6 +296,7 @@ impl TokenSource {
             secret,
             serial: self.next_serial.fetch_add(1, Ordering::Relaxed),
             minted: true,
+            proven: Arc::default(),
         }
     }
 
@@ -337,6 +354,7 @@ fn adoptable(
             secret,
             serial: stored.serial,
             minted: false,
+            proven: Arc::default(),
         },
         expires_at,
     ))
