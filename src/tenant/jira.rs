@@ -554,7 +554,12 @@ async fn users(State(site): SiteState, params: Params) -> Result<Json<Vec<UserWi
 /// The slice of the directory a `/users/search` page returns. A short page is never empty, and
 /// the last (partial) window is never shortened, so advancing by the received count ends at
 /// `[]` exactly once every account was seen.
-fn users_window(start_at: usize, max_results: usize, total: usize, short: bool) -> Range<usize> {
+pub(super) fn users_window(
+    start_at: usize,
+    max_results: usize,
+    total: usize,
+    short: bool,
+) -> Range<usize> {
     if start_at >= total {
         return 0..0;
     }
