@@ -9,6 +9,8 @@
 //! - `signals`: SIGTERM before and during a run: exit 130, previous output kept.
 //! - `tenant`: the simulated tenant's own behaviour and quirks.
 //! - `admin_tenant`: the simulated tenant's Admin API listener.
+//! - `pacing`: the tenant as a benchmark target: rate limits, quota, faults, profiles and the
+//!   server's own accounting.
 //! - `oauth`: OAuth 2.0 grants, token rotation across processes, gateway routing for OAuth,
 //!   service accounts and scoped tokens; `doctor`: the credentials check.
 //! - `spec`: the tenant's responses validated against the official specs' subsets in
@@ -23,6 +25,7 @@ mod confluence;
 mod doctor;
 mod jsm;
 mod oauth;
+mod pacing;
 mod schema;
 mod signals;
 mod spec;
