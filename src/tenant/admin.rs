@@ -916,9 +916,9 @@ fn directory_user_wire(
                 .collect()
         }),
         groups: request.expands("groups").then(|| {
-            org.groups
+            user.group_ids
                 .iter()
-                .filter(|g| user.group_ids.contains(&g.id))
+                .filter_map(|id| org.group(id))
                 .map(|g| GroupRefWire {
                     id: g.id.clone(),
                     name: g.name.clone(),

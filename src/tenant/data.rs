@@ -46,10 +46,10 @@ pub struct Dataset {
 /// Positions in one of the `Dataset` lists by a key. Derived data, so its `Debug` (whose order
 /// a `HashMap` does not fix) says only its size.
 #[derive(Clone, Default)]
-struct Index(HashMap<String, usize>);
+pub(super) struct Index(HashMap<String, usize>);
 
 impl Index {
-    fn of<'a, T: 'a>(items: &'a [T], keys: impl Fn(&'a T) -> Vec<String>) -> Index {
+    pub(super) fn of<'a, T: 'a>(items: &'a [T], keys: impl Fn(&'a T) -> Vec<String>) -> Index {
         let mut map = HashMap::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             for key in keys(item) {
@@ -59,7 +59,7 @@ impl Index {
         Index(map)
     }
 
-    fn get(&self, key: &str) -> Option<usize> {
+    pub(super) fn get(&self, key: &str) -> Option<usize> {
         self.0.get(key).copied()
     }
 }

@@ -213,6 +213,10 @@ pub struct JsmTenant {
     /// Customers users/search does not list (portal-only accounts), on top of the site's
     /// `customer` accounts.
     pub portal_customers: usize,
+    /// Service desks, on the first `service_desk` projects; `usize::MAX`: one on each.
+    pub desks: usize,
+    /// Customers of each desk at most; `usize::MAX`: two in three of all customers.
+    pub desk_customers: usize,
 }
 
 impl Default for JsmTenant {
@@ -221,6 +225,8 @@ impl Default for JsmTenant {
             page_limit: 10,
             organizations: 6,
             portal_customers: 12,
+            desks: usize::MAX,
+            desk_customers: usize::MAX,
         }
     }
 }
@@ -306,6 +312,8 @@ impl TenantConfig {
                 page_limit: 50,
                 organizations: scale(200),
                 portal_customers: scale(1_000),
+                desks: scale(50),
+                desk_customers: 500,
             },
             request_log: false,
             roles_per_project: 8,
@@ -339,6 +347,7 @@ impl TenantConfig {
                 page_limit: 3,
                 organizations: 5,
                 portal_customers: 8,
+                ..JsmTenant::default()
             },
             ..TenantConfig::demo(email, token)
         }

@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::data::{uuid_like, Group, User, JIRA_SOFTWARE_USERS, JSM_USERS, SITE_ADMINS};
+use super::data::{uuid_like, Group, Index, User, JIRA_SOFTWARE_USERS, JSM_USERS, SITE_ADMINS};
 use super::OrgConfig;
 
 /// The ground truth of a simulated organization.
@@ -34,6 +34,9 @@ pub struct OrgData {
     pub service_accounts: Vec<ServiceAccount>,
     /// Oldest first.
     pub events: Vec<AuditEvent>,
+    /// `users` by account id and `groups` by id: handlers look them up per item.
+    by_account: Index,
+    by_group: Index,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -169,7 +172,11 @@ pub struct EventContext {
 
 impl OrgData {
     pub fn user(&self, account_id: &str) -> Option<&DirectoryUser> {
-        self.users.iter().find(|u| u.account_id == account_id)
+        self.by_account.get(account_id).map(|i| &self.users[i])
+    }
+
+    pub fn group(&self, id: &str) -> Option<&DirectoryGroup> {
+        self.by_group.get(id).map(|i| &self.groups[i])
     }
 
     pub fn service_account(&self, account_id: &str) -> Option<&ServiceAccount> {
@@ -418,6 +425,8 @@ pub(super) fn generate(config: &OrgConfig, site_users: &[User], site_groups: &[G
                 claim_status: claim_status.to_string(),
             })
             .collect(),
+        by_account: Index::of(&users, |u| vec![u.account_id.clone()]),
+        by_group: Index::of(&groups, |g| vec![g.id.clone()]),
         users,
         groups,
         api_tokens,
