@@ -15,8 +15,9 @@
 //! - **Random faults** ([`Pacing::fault_rate`], seeded): half `429` with `Retry-After: 1`, half
 //!   `503` without `Retry-After`.
 //! - **Early retries**: once a `429` with `Retry-After` went out for a template (or a host, for
-//!   the quota), every request to it before that time is counted as an early retry and refused
-//!   again.
+//!   the quota), every request to it before that time is refused again, and counted as an early
+//!   retry once the `429` has reached the client (the latency plus [`Pacing::notice`] after it
+//!   was decided); requests already on their way count as throttled.
 //!
 //! Accounting is a handful of counters per (host, template) plus, for listings a client must walk
 //! one page after another, a page count per listing: cheap for hundreds of thousands of requests.
@@ -36,7 +37,7 @@ use super::data::Dataset;
 use super::{Host, TenantConfig};
 
 /// How the tenant paces requests. The default is off: no latency, no limits, no faults.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Pacing {
     /// Added to every response (a tokio sleep; nothing when zero).
     pub latency: Duration,
@@ -52,6 +53,24 @@ pub struct Pacing {
     pub seed: u64,
     /// A quota exhausted after some requests to one host.
     pub quota: Option<Quota>,
+    /// Time allowed, on top of `latency`, for a `429` to reach the client and be acted on:
+    /// requests to a closed template within it were on their way already and count as
+    /// throttled, later ones as early retries. Default 20 ms.
+    pub notice: Duration,
+}
+
+impl Default for Pacing {
+    fn default() -> Self {
+        Pacing {
+            latency: Duration::ZERO,
+            rps: None,
+            burst: None,
+            fault_rate: 0.0,
+            seed: 0,
+            quota: None,
+            notice: Duration::from_millis(20),
+        }
+    }
 }
 
 /// Jira's per-tenant quota (`RateLimit-Reason: jira-quota-tenant-based`): after `after` requests
@@ -141,15 +160,24 @@ struct State {
 struct Endpoint {
     tokens: f64,
     refilled: Instant,
-    /// Set when a `429` with `Retry-After` went out: until then, requests are early.
-    closed_until: Option<Instant>,
+    /// Set when a `429` with `Retry-After` went out.
+    closed: Option<Closed>,
     counts: Counts,
+}
+
+/// A template or host closed by a `429` with `Retry-After`. Requests before `until` are
+/// refused; those from `known_from` on (once the `429` reached the client) are early retries,
+/// those before it were on their way already and count as throttled.
+#[derive(Clone, Copy)]
+struct Closed {
+    until: Instant,
+    known_from: Instant,
 }
 
 #[derive(Default)]
 struct HostState {
     requests: u64,
-    closed_until: Option<Instant>,
+    closed: Option<Closed>,
     /// A quota trip asked for by a test: the next request trips it.
     trip: Option<Duration>,
     tripped: bool,
@@ -228,25 +256,27 @@ impl Pacer {
             .or_insert_with(|| Endpoint {
                 tokens: capacity.unwrap_or(0.0),
                 refilled: now,
-                closed_until: None,
+                closed: None,
                 counts: Counts::default(),
             });
         let limit = self.config.rps;
 
+        let close = |secs: u64| Closed {
+            until: now + Duration::from_secs(secs),
+            known_from: now + self.config.latency + self.config.notice,
+        };
         // The host's quota first: it closes everything.
         if let Some(pause) = pause {
             host_state.tripped = true;
             let secs = whole_secs(pause);
-            host_state.closed_until = Some(now + Duration::from_secs(secs));
+            host_state.closed = Some(close(secs));
             endpoint.counts.throttled += 1;
             return Admission::Refuse(Refusal::quota(secs, limit));
         }
-        if let Some(left) = remaining(host_state.closed_until, now) {
-            endpoint.counts.early_retries += 1;
+        if let Some(left) = refused(host_state.closed, now, &mut endpoint.counts) {
             return Admission::Refuse(Refusal::quota(whole_secs(left), limit));
         }
-        if let Some(left) = remaining(endpoint.closed_until, now) {
-            endpoint.counts.early_retries += 1;
+        if let Some(left) = refused(endpoint.closed, now, &mut endpoint.counts) {
             return Admission::Refuse(Refusal::burst(whole_secs(left), limit));
         }
 
@@ -264,7 +294,7 @@ impl Pacer {
                 } else {
                     u64::MAX / 4
                 };
-                endpoint.closed_until = Some(now + Duration::from_secs(secs));
+                endpoint.closed = Some(close(secs));
                 endpoint.counts.throttled += 1;
                 return Admission::Refuse(Refusal::burst(secs, limit));
             }
@@ -277,7 +307,7 @@ impl Pacer {
             if rng.f64() < self.config.fault_rate {
                 endpoint.counts.faults += 1;
                 if rng.bool() {
-                    endpoint.closed_until = Some(now + Duration::from_secs(1));
+                    endpoint.closed = Some(close(1));
                     return Admission::Refuse(Refusal::burst(1, limit));
                 }
                 return Admission::Refuse(Refusal::unavailable());
@@ -466,8 +496,16 @@ fn reset(secs: u64, style: Style) -> String {
     }
 }
 
-fn remaining(until: Option<Instant>, now: Instant) -> Option<Duration> {
-    until.filter(|&t| t > now).map(|t| t - now)
+/// When `closed` still holds at `now`: counts the request (early once the client knew) and
+/// returns how long the closing lasts.
+fn refused(closed: Option<Closed>, now: Instant, counts: &mut Counts) -> Option<Duration> {
+    let closed = closed.filter(|c| c.until > now)?;
+    if now >= closed.known_from {
+        counts.early_retries += 1;
+    } else {
+        counts.throttled += 1;
+    }
+    Some(closed.until - now)
 }
 
 /// Whole seconds, rounded up, at least 1.

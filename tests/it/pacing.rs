@@ -20,6 +20,15 @@ fn frozen(burst: f64) -> Pacing {
     Pacing {
         rps: Some(0.001),
         burst: Some(burst),
+        ..instant_notice()
+    }
+}
+
+/// No pacing, and a `429` counts as known to the client at once: every request after it is
+/// early, however fast the test runs.
+fn instant_notice() -> Pacing {
+    Pacing {
+        notice: Duration::ZERO,
         ..Pacing::default()
     }
 }
@@ -131,6 +140,25 @@ async fn requests_before_retry_after_are_early_retries() {
 }
 
 #[tokio::test]
+async fn requests_on_their_way_before_the_429_arrived_are_not_early() {
+    // The client cannot know of the 429 for an hour: whatever follows was already on its way.
+    let tenant = start(Pacing {
+        notice: Duration::from_secs(3600),
+        ..frozen(1.0)
+    })
+    .await;
+    let path = "/rest/api/3/applicationrole";
+    let statuses = [
+        get(&tenant, path).await.status,
+        get(&tenant, path).await.status,
+        get(&tenant, path).await.status,
+    ];
+    assert_eq!(statuses, [200, 429, 429]);
+    let c = counts(&tenant, "site", "GET /rest/api/3/applicationrole");
+    assert_eq!((c.served, c.throttled, c.early_retries), (1, 2, 0));
+}
+
+#[tokio::test]
 async fn the_admin_api_answers_its_own_429() {
     let tenant = start(frozen(1.0)).await;
     let path = admin_tenant::org_path(&tenant, "/domains");
@@ -153,7 +181,7 @@ async fn the_admin_api_answers_its_own_429() {
 
 #[tokio::test]
 async fn a_tripped_quota_closes_the_whole_host() {
-    let tenant = start(Pacing::default()).await;
+    let tenant = start(instant_notice()).await;
     assert_eq!(
         get(&tenant, "/rest/api/3/applicationrole").await.status,
         200
