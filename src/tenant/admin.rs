@@ -42,6 +42,7 @@ use super::gate::{auth_scheme, record};
 use super::org_data::{
     ApiKey, ApiToken, AuditEvent, DirectoryGroup, DirectoryUser, OrgData, TokenOwner,
 };
+use super::pacing::{Admission, Style};
 use super::{AdminArea, Host, LoggedRequest, OrgConfig, Site};
 
 type AdminState = State<Arc<Site>>;
@@ -97,11 +98,19 @@ pub(super) async fn gate(State(site): AdminState, request: Request, next: Next) 
             // The gateway answers, not the application: a `ProxyError`.
             AdminError::proxy(StatusCode::UNAUTHORIZED, "Unauthorized").into_response()
         }
-        Some(org) => match rate_limited(&site, org) {
-            Some(limited) => limited,
-            None => next.run(request).await,
+        Some(org) => match site.pacer.admit(Host::Api, &method, &path, &query) {
+            Admission::Refuse(refusal) => refusal.into_response(Style::Admin),
+            Admission::Pass(limits) => {
+                let mut response = match rate_limited(&site, org) {
+                    Some(limited) => limited,
+                    None => next.run(request).await,
+                };
+                limits.apply(response.headers_mut(), Style::Admin);
+                response
+            }
         },
     };
+    site.pacer.delay().await;
     let status = response.status().as_u16();
     tracing::debug!(%method, %path, status, "simulated Admin API request");
     record(
@@ -907,9 +916,9 @@ fn directory_user_wire(
                 .collect()
         }),
         groups: request.expands("groups").then(|| {
-            org.groups
+            user.group_ids
                 .iter()
-                .filter(|g| user.group_ids.contains(&g.id))
+                .filter_map(|id| org.group(id))
                 .map(|g| GroupRefWire {
                     id: g.id.clone(),
                     name: g.name.clone(),

@@ -33,6 +33,7 @@ use serde_json::{json, Value as Json_};
 use super::assets_data::{AssetsObject, AssetsType, AttributeKind, Value, STATUSES};
 use super::gate::{authenticated, Seen};
 use super::jsm::{error, paged};
+use super::pacing::{Admission, Style};
 use super::{Host, Site};
 
 type SiteState = State<Arc<Site>>;
@@ -72,12 +73,26 @@ pub(super) async fn gate(State(site): SiteState, request: Request, next: Next) -
     let seen = Seen::of(&request);
     let response = if !authenticated(&site, request.headers()) {
         assets_error(StatusCode::UNAUTHORIZED, "Unauthorized")
-    } else if rate_limited(&site) {
-        // No Retry-After and no X-RateLimit-Reset: the client backs off on its own.
-        assets_error(StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded")
     } else {
-        next.run(request).await
+        let method = request.method().to_string();
+        let path = request.uri().path().to_string();
+        let query = request.uri().query().unwrap_or_default().to_string();
+        // The Assets gateway is limited like the site it belongs to.
+        match site.pacer.admit(Host::Api, &method, &path, &query) {
+            Admission::Refuse(refusal) => refusal.into_response(Style::Jira),
+            Admission::Pass(limits) => {
+                let mut response = if rate_limited(&site) {
+                    // No Retry-After and no X-RateLimit-Reset: the client backs off on its own.
+                    assets_error(StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded")
+                } else {
+                    next.run(request).await
+                };
+                limits.apply(response.headers_mut(), Style::Jira);
+                response
+            }
+        }
     };
+    site.pacer.delay().await;
     seen.record(&site, Host::Api, response.status().as_u16());
     response
 }

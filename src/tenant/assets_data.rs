@@ -17,6 +17,13 @@ pub struct AssetsData {
     pub objects: Vec<AssetsObject>,
 }
 
+impl AssetsData {
+    /// How many objects are of the type with this id.
+    pub fn objects_of_type(&self, type_id: &str) -> usize {
+        self.objects.iter().filter(|o| o.type_id == type_id).count()
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct AssetsType {
     pub id: String,

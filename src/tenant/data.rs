@@ -33,18 +33,77 @@ pub struct Dataset {
     /// JSM's desks (the service-desk projects), customers and organisations.
     pub jsm: super::jsm_data::JsmData,
     /// `users` by account id: handlers look accounts up per member and per page.
-    by_account: AccountIndex,
+    by_account: Index,
+    /// `groups` by id and by name.
+    by_group_id: Index,
+    by_group_name: Index,
+    /// `projects` by id and by key.
+    by_project: Index,
+    /// `permission_schemes` by id.
+    by_scheme: Index,
 }
 
-/// Positions in `Dataset::users` by account id. Derived data, so its `Debug` (whose order a
-/// `HashMap` does not fix) says only its size.
+/// Positions in one of the `Dataset` lists by a key. Derived data, so its `Debug` (whose order
+/// a `HashMap` does not fix) says only its size.
 #[derive(Clone, Default)]
-struct AccountIndex(HashMap<String, usize>);
+pub(super) struct Index(HashMap<String, usize>);
 
-impl std::fmt::Debug for AccountIndex {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "AccountIndex({} accounts)", self.0.len())
+impl Index {
+    pub(super) fn of<'a, T: 'a>(items: &'a [T], keys: impl Fn(&'a T) -> Vec<String>) -> Index {
+        let mut map = HashMap::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            for key in keys(item) {
+                map.entry(key).or_insert(i);
+            }
+        }
+        Index(map)
     }
+
+    pub(super) fn get(&self, key: &str) -> Option<usize> {
+        self.0.get(key).copied()
+    }
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Index({} keys)", self.0.len())
+    }
+}
+
+/// What a complete collection of the site must find: counts per record kind, computed from the
+/// dataset the tenant serves. A benchmark compares the collector's output to it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Expected {
+    /// Every account `/users/search` lists.
+    pub users: usize,
+    /// The site's groups (`/group/bulk`).
+    pub groups: usize,
+    /// Group memberships, inactive members included.
+    pub memberships: usize,
+    pub projects: usize,
+    /// Roles over all projects (`roledetails`).
+    pub project_roles: usize,
+    /// Actors over all project roles.
+    pub role_actors: usize,
+    pub permission_schemes: usize,
+    /// Grants over all permission schemes.
+    pub permission_grants: usize,
+    /// Confluence spaces and their permission assignments.
+    pub spaces: usize,
+    pub space_permissions: usize,
+    /// Assets objects.
+    pub assets: usize,
+    /// JSM service desks and customer organisations.
+    pub service_desks: usize,
+    pub jsm_organizations: usize,
+    /// The organisation's directory users, groups (site groups included), user API tokens,
+    /// admin API keys, service accounts and their tokens; zero without an organisation.
+    pub org_users: usize,
+    pub org_groups: usize,
+    pub api_tokens: usize,
+    pub api_keys: usize,
+    pub service_accounts: usize,
+    pub service_account_tokens: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -168,46 +227,86 @@ pub struct ApplicationRole {
 
 impl Dataset {
     pub fn user(&self, account_id: &str) -> Option<&User> {
-        self.by_account.0.get(account_id).map(|&i| &self.users[i])
+        self.by_account.get(account_id).map(|i| &self.users[i])
     }
 
     pub fn group_by_id(&self, group_id: &str) -> Option<&Group> {
-        self.groups.iter().find(|g| g.group_id == group_id)
+        self.by_group_id.get(group_id).map(|i| &self.groups[i])
     }
 
     pub fn group_by_name(&self, name: &str) -> Option<&Group> {
-        self.groups.iter().find(|g| g.name == name)
+        self.by_group_name.get(name).map(|i| &self.groups[i])
     }
 
     /// Looks a project up the way Jira's `{projectIdOrKey}` does: by id or key, case sensitive.
     pub fn project(&self, id_or_key: &str) -> Option<&Project> {
-        self.projects
-            .iter()
-            .find(|p| p.id == id_or_key || p.key == id_or_key)
+        self.by_project.get(id_or_key).map(|i| &self.projects[i])
     }
 
     pub fn permission_scheme(&self, id: i64) -> Option<&PermissionScheme> {
-        self.permission_schemes.iter().find(|s| s.id == id)
+        self.by_scheme
+            .get(&id.to_string())
+            .map(|i| &self.permission_schemes[i])
+    }
+
+    /// The counts a complete collection must find (see [`Expected`]).
+    pub fn expected(&self) -> Expected {
+        let roles = self.projects.iter().flat_map(|p| &p.roles);
+        let org = self.org.as_ref();
+        let org_count = |f: fn(&OrgData) -> usize| org.map(f).unwrap_or(0);
+        Expected {
+            users: self.users.len(),
+            groups: self.groups.len(),
+            memberships: self.groups.iter().map(|g| g.members.len()).sum(),
+            projects: self.projects.len(),
+            project_roles: roles.clone().count(),
+            role_actors: roles.map(|r| r.actors.len()).sum(),
+            permission_schemes: self.permission_schemes.len(),
+            permission_grants: self.permission_schemes.iter().map(|s| s.grants.len()).sum(),
+            spaces: self.confluence.spaces.len(),
+            space_permissions: self
+                .confluence
+                .spaces
+                .iter()
+                .map(|s| s.permissions.len())
+                .sum(),
+            assets: self.assets.objects.len(),
+            service_desks: self.jsm.service_desks.len(),
+            jsm_organizations: self.jsm.organizations.len(),
+            org_users: org_count(|o| o.users.len()),
+            org_groups: org_count(|o| o.groups.len()),
+            api_tokens: org_count(|o| o.api_tokens.len()),
+            api_keys: org_count(|o| o.api_keys.len()),
+            service_accounts: org_count(|o| o.service_accounts.len()),
+            service_account_tokens: org_count(|o| {
+                o.service_accounts.iter().map(|a| a.tokens.len()).sum()
+            }),
+        }
     }
 
     pub(super) fn generate(config: &TenantConfig) -> Dataset {
         let users = users(config.users);
-        let groups = groups(&users, config.groups);
-        let permission_schemes = permission_schemes(&users, &groups);
-        let projects = projects(config.projects, &users, &groups, &permission_schemes);
+        let groups = groups(&users, config.groups, config.team_groups_per_person);
+        let permission_schemes =
+            permission_schemes(&users, &groups, config.permission_schemes.max(3));
+        let projects = projects(
+            config.projects,
+            config.roles_per_project,
+            &users,
+            &groups,
+            &permission_schemes,
+        );
         let application_roles = application_roles(&users, &groups);
         let confluence = super::confluence_data::generate(&config.confluence, &users, &groups);
         let org = config
             .org
             .as_ref()
             .map(|org| org_data::generate(org, &users, &groups));
-        let by_account = AccountIndex(
-            users
-                .iter()
-                .enumerate()
-                .map(|(i, u)| (u.account_id.clone(), i))
-                .collect(),
-        );
+        let by_account = Index::of(&users, |u| vec![u.account_id.clone()]);
+        let by_group_id = Index::of(&groups, |g| vec![g.group_id.clone()]);
+        let by_group_name = Index::of(&groups, |g| vec![g.name.clone()]);
+        let by_project = Index::of(&projects, |p| vec![p.id.clone(), p.key.clone()]);
+        let by_scheme = Index::of(&permission_schemes, |s| vec![s.id.to_string()]);
         let assets = super::assets_data::generate(&config.assets, &users, &groups);
         let jsm = super::jsm_data::generate(&config.jsm, &users, &projects);
         Dataset {
@@ -215,6 +314,10 @@ impl Dataset {
             jsm,
             confluence,
             by_account,
+            by_group_id,
+            by_group_name,
+            by_project,
+            by_scheme,
             users,
             groups,
             projects,
@@ -435,8 +538,9 @@ fn team_group_name(index: usize) -> String {
 
 /// Built-in groups, then `team_groups` team groups. Memberships are spread by index over the
 /// Atlassian accounts (inactive ones included, as on a real site where deactivating an account
-/// keeps its memberships).
-fn groups(users: &[User], team_groups: usize) -> Vec<Group> {
+/// keeps its memberships). `per_person` team groups each (and every fourth account one more);
+/// `0`: one, and every fifth account a second.
+fn groups(users: &[User], team_groups: usize, per_person: usize) -> Vec<Group> {
     let builtins = [
         JIRA_ADMINISTRATORS,
         JIRA_SOFTWARE_USERS,
@@ -470,11 +574,18 @@ fn groups(users: &[User], team_groups: usize) -> Vec<Group> {
         if index % 3 == 1 {
             member_of.push(3);
         }
-        if team_groups > 0 {
+        if team_groups > 0 && per_person == 0 {
             member_of.push(4 + ordinal % team_groups);
             let second = 4 + (ordinal / 5 + 1) % team_groups;
             if ordinal % 5 == 0 && !member_of.contains(&second) {
                 member_of.push(second);
+            }
+        } else if team_groups > 0 {
+            // Distinct groups a stride apart; the stride varies with the account so groups mix.
+            let count = (per_person + usize::from(ordinal % 4 == 0)).min(team_groups);
+            let stride = (team_groups / count).max(1);
+            for k in 0..count {
+                member_of.push(4 + (ordinal + k * stride) % team_groups);
             }
         }
         for g in member_of {
@@ -560,8 +671,19 @@ fn group_named<'a>(groups: &'a [Group], name: &str) -> &'a Group {
         .expect("built-in groups are always generated")
 }
 
+/// Roles a project gets beyond Jira's defaults when a config asks for more.
+const EXTRA_ROLES: [(&str, &str); 6] = [
+    ("Service Desk Team", "Agents working the project's queues"),
+    ("Viewers", "Read-only access to the project"),
+    ("Testers", "Quality engineers verifying releases"),
+    ("Release Managers", "People who ship the project's versions"),
+    ("Contractors", "External people with time-limited access"),
+    ("Auditors", "Compliance reviewers"),
+];
+
 fn projects(
     count: usize,
+    roles_per_project: usize,
     users: &[User],
     groups: &[Group],
     schemes: &[PermissionScheme],
@@ -599,8 +721,9 @@ fn projects(
             everyone.push(agents);
         }
         let lead_only: Vec<&User> = lead.into_iter().collect();
-        let roles = if simplified {
-            let base = TEAM_ROLE_BASE + 3 * team_managed;
+        let stride = roles_per_project.max(3) as i64;
+        let mut roles = if simplified {
+            let base = TEAM_ROLE_BASE + stride * team_managed;
             team_managed += 1;
             vec![
                 role(
@@ -655,6 +778,29 @@ fn projects(
                 ),
             ]
         };
+        // Further roles up to `roles_per_project`: global ids after Jira's four for
+        // company-managed projects, the project's own after its three for team-managed ones.
+        let first_extra = if simplified {
+            TEAM_ROLE_BASE + stride * (team_managed - 1) + 3
+        } else {
+            ROLE_ADDONS + 1
+        };
+        let extras = roles_per_project.saturating_sub(roles.len());
+        for k in 0..extras {
+            let (name, description) = EXTRA_ROLES[k % EXTRA_ROLES.len()];
+            let name = match k / EXTRA_ROLES.len() {
+                0 => name.to_string(),
+                round => format!("{name} {}", round + 1),
+            };
+            let group = teams.get((i + k + 1) % teams.len().max(1));
+            let person = people.get((5 * i + k) % people.len().max(1)).copied();
+            let actors = actors(
+                &mut actor_ids,
+                &person.into_iter().collect::<Vec<_>>(),
+                &group.into_iter().collect::<Vec<_>>(),
+            );
+            roles.push(role(first_extra + k as i64, &name, description, actors));
+        }
         let permission_scheme_id = (!simplified).then(|| {
             let scheme = &schemes[company_managed % schemes.len()];
             company_managed += 1;
@@ -713,8 +859,10 @@ fn grant(ids: &mut Ids, permission: &str, holder: Holder) -> Grant {
     }
 }
 
-/// Three schemes that between them use every holder type the collector must understand.
-fn permission_schemes(users: &[User], groups: &[Group]) -> Vec<PermissionScheme> {
+/// Three schemes that between them use every holder type the collector must understand, then
+/// generated ones up to `count`, each granting its own team group, the default roles and a
+/// person.
+fn permission_schemes(users: &[User], groups: &[Group], count: usize) -> Vec<PermissionScheme> {
     let mut ids = Ids {
         next: GRANT_ID_BASE,
     };
@@ -780,7 +928,7 @@ fn permission_schemes(users: &[User], groups: &[Group]) -> Vec<PermissionScheme>
         ),
         grant(&mut ids, "ASSIGNABLE_USER", Holder::ProjectLead),
     ];
-    vec![
+    let mut schemes = vec![
         // Jira's own default scheme has id 0.
         scheme(
             0,
@@ -800,7 +948,43 @@ fn permission_schemes(users: &[User], groups: &[Group]) -> Vec<PermissionScheme>
             "Anyone on the web can browse these projects.",
             public,
         ),
-    ]
+    ];
+    let teams = &groups[4.min(groups.len())..];
+    for n in 0..count.saturating_sub(schemes.len()) {
+        let team = teams.get(n % teams.len().max(1)).unwrap_or(software);
+        let mut grants = vec![
+            grant(&mut ids, "BROWSE_PROJECTS", Holder::Group(team)),
+            grant(&mut ids, "BROWSE_PROJECTS", Holder::ProjectRole(ROLE_USERS)),
+            grant(
+                &mut ids,
+                "CREATE_ISSUES",
+                Holder::ProjectRole(ROLE_DEVELOPERS),
+            ),
+            grant(
+                &mut ids,
+                "EDIT_ISSUES",
+                Holder::ProjectRole(ROLE_DEVELOPERS),
+            ),
+            grant(
+                &mut ids,
+                "ADMINISTER_PROJECTS",
+                Holder::ProjectRole(ROLE_ADMINISTRATORS),
+            ),
+            grant(&mut ids, "ASSIGN_ISSUES", Holder::ProjectLead),
+            grant(&mut ids, "ADD_COMMENTS", Holder::Reporter),
+            grant(&mut ids, "DELETE_ISSUES", Holder::Group(admins)),
+        ];
+        if let Some(person) = people.get((7 * n + 3) % people.len().max(1)) {
+            grants.push(grant(&mut ids, "ADMINISTER_PROJECTS", Holder::User(person)));
+        }
+        schemes.push(scheme(
+            10002 + n as i64,
+            &format!("{} Permission Scheme", team.name),
+            "Team-owned projects.",
+            grants,
+        ));
+    }
+    schemes
 }
 
 fn scheme(id: i64, name: &str, description: &str, grants: Vec<Grant>) -> PermissionScheme {
@@ -894,10 +1078,13 @@ fn application_properties() -> Vec<ApplicationProperty> {
 fn application_roles(users: &[User], groups: &[Group]) -> Vec<ApplicationRole> {
     let role = |key: &str, name: &str, names: &[&str], seats: i64, platform: bool| {
         let members: Vec<&Group> = names.iter().map(|n| group_named(groups, n)).collect();
+        let in_groups: std::collections::HashSet<&str> = members
+            .iter()
+            .flat_map(|g| g.members.iter().map(String::as_str))
+            .collect();
         let user_count = users
             .iter()
-            .filter(|u| u.active)
-            .filter(|u| members.iter().any(|g| g.members.contains(&u.account_id)))
+            .filter(|u| u.active && in_groups.contains(u.account_id.as_str()))
             .count() as i64;
         ApplicationRole {
             key: key.to_string(),

@@ -1,5 +1,6 @@
 //! What every request goes through before routing, in this order: Basic authentication, then
-//! the injected faults, then the handler; the request log records whatever came out.
+//! pacing (rate limits, quota, random faults), then the injected faults, then the handler, then
+//! the configured latency; the request log records whatever came out.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use base64::Engine;
 use secrecy::ExposeSecret;
 
 use super::error::JiraError;
+use super::pacing::{Admission, Style};
 use super::{Host, LoggedRequest, Site};
 
 pub(super) async fn gate(State(site): State<Arc<Site>>, request: Request, next: Next) -> Response {
@@ -27,11 +29,20 @@ pub(super) async fn gate(State(site): State<Arc<Site>>, request: Request, next: 
             "Client must be authenticated to access this resource.",
         )
         .into_response()
-    } else if let Some(fault) = injected_fault(&site) {
-        fault
     } else {
-        next.run(request).await
+        match site.pacer.admit(Host::Site, &method, &path, &query) {
+            Admission::Refuse(refusal) => refusal.into_response(Style::Jira),
+            Admission::Pass(limits) => {
+                let mut response = match injected_fault(&site) {
+                    Some(fault) => fault,
+                    None => next.run(request).await,
+                };
+                limits.apply(response.headers_mut(), Style::Jira);
+                response
+            }
+        }
     };
+    site.pacer.delay().await;
     let status = response.status().as_u16();
     tracing::debug!(%method, %path, status, "simulated tenant request");
     record(
@@ -89,6 +100,9 @@ impl Seen {
 }
 
 pub(super) fn record(site: &Site, request: LoggedRequest) {
+    if !site.config.request_log {
+        return;
+    }
     site.log
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -167,6 +167,19 @@ struct PageBean<T> {
 }
 
 impl<T> PageBean<T> {
+    /// The same page with the items `f` keeps, converted.
+    fn filter_map<U>(self, f: impl FnMut(T) -> Option<U>) -> PageBean<U> {
+        PageBean {
+            self_url: self.self_url,
+            next_page: self.next_page,
+            max_results: self.max_results,
+            start_at: self.start_at,
+            total: self.total,
+            is_last: self.is_last,
+            values: self.values.into_iter().filter_map(f).collect(),
+        }
+    }
+
     /// The same page with its items converted: wire objects are built for one page only, not
     /// for the whole listing.
     fn map<U>(self, f: impl FnMut(T) -> U) -> PageBean<U> {
@@ -554,7 +567,12 @@ async fn users(State(site): SiteState, params: Params) -> Result<Json<Vec<UserWi
 /// The slice of the directory a `/users/search` page returns. A short page is never empty, and
 /// the last (partial) window is never shortened, so advancing by the received count ends at
 /// `[]` exactly once every account was seen.
-fn users_window(start_at: usize, max_results: usize, total: usize, short: bool) -> Range<usize> {
+pub(super) fn users_window(
+    start_at: usize,
+    max_results: usize,
+    total: usize,
+    short: bool,
+) -> Range<usize> {
     if start_at >= total {
         return 0..0;
     }
@@ -586,7 +604,7 @@ async fn groups(State(site): SiteState, params: Params) -> Result<Response, Jira
         .first("applicationKey")
         .map(|key| application_groups(&site.data, key));
     let access_groups = access.map(|kind| access_groups(&site.data, kind));
-    let values: Vec<GroupDetails> = site
+    let values: Vec<&data::Group> = site
         .data
         .groups
         .iter()
@@ -594,17 +612,17 @@ async fn groups(State(site): SiteState, params: Params) -> Result<Response, Jira
         .filter(|g| names.is_empty() || names.contains(&g.name.as_str()))
         .filter(|g| access_groups.as_ref().is_none_or(|a| a.contains(&g.name)))
         .filter(|g| application.as_ref().is_none_or(|a| a.contains(&g.name)))
-        .map(|g| GroupDetails {
-            group_id: g.group_id.clone(),
-            name: g.name.clone(),
-        })
         .collect();
     let link = PageLink {
         base_url: &site.base_url,
         path: "/rest/api/3/group/bulk",
         params: &params,
     };
-    Ok(Json(page(values, start_at, max_results, &link)).into_response())
+    let page = page(values, start_at, max_results, &link).map(|g| GroupDetails {
+        group_id: g.group_id.clone(),
+        name: g.name.clone(),
+    });
+    Ok(Json(page).into_response())
 }
 
 /// Groups granting an application (by application role key); unknown keys grant nothing.
@@ -652,18 +670,21 @@ async fn group_members(State(site): SiteState, params: Params) -> Result<Respons
     let include_inactive = params.flag("includeInactiveUsers", false)?;
     let start_at = params.start_at()?;
     let max_results = params.max_results(50, 50)?;
-    let members: Vec<&data::User> = group
+    // With inactive members every member id is listed and only the page's accounts are looked
+    // up: a page of a group of 40,000 costs a page, not the group.
+    let members: Vec<&str> = group
         .members
         .iter()
-        .filter_map(|id| site.data.user(id))
-        .filter(|u| include_inactive || u.active)
+        .map(String::as_str)
+        .filter(|id| include_inactive || site.data.user(id).is_some_and(|u| u.active))
         .collect();
     let link = PageLink {
         base_url: &site.base_url,
         path: "/rest/api/3/group/member",
         params: &params,
     };
-    let page = page(members, start_at, max_results, &link).map(|u| user_wire(&site.base_url, u));
+    let page = page(members, start_at, max_results, &link)
+        .filter_map(|id| site.data.user(id).map(|u| user_wire(&site.base_url, u)));
     Ok(Json(page).into_response())
 }
 

@@ -64,6 +64,7 @@ pub(super) fn generate(config: &JsmTenant, users: &[User], projects: &[Project])
     let desk_projects: Vec<&Project> = projects
         .iter()
         .filter(|p| p.project_type_key == "service_desk")
+        .take(config.desks)
         .collect();
     let service_desks = desk_projects
         .iter()
@@ -78,6 +79,7 @@ pub(super) fn generate(config: &JsmTenant, users: &[User], projects: &[Project])
                 .iter()
                 .enumerate()
                 .filter(|(j, _)| (j + k) % 3 != 2)
+                .take(config.desk_customers)
                 .map(|(_, c)| c.account_id.clone())
                 .collect(),
         })

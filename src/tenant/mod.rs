@@ -14,7 +14,9 @@
 //! Layout:
 //! - `data`: the deterministic synthetic site ([`Dataset`]), the ground truth tests compare to;
 //! - `chaos`: switchable faults and pagination lies, a layer in front of both listeners;
-//! - `gate`: what runs before routing (request log, Basic auth, injected faults);
+//! - `gate`: what runs before routing (request log, Basic auth, pacing, injected faults);
+//! - `pacing`: latency, per-endpoint token buckets, quota, random faults, and the server-side
+//!   accounting a benchmark reads ([`Tenant::pacing_report`]);
 //! - `jira`: the route table and one handler per endpoint;
 //! - `confluence_data`, `confluence`: the Confluence side of the same site (spaces, space and
 //!   site permissions, audit log, settings) and its endpoints, v1, v2 and GraphQL;
@@ -42,6 +44,7 @@ mod jsm;
 mod jsm_data;
 mod oauth;
 mod org_data;
+mod pacing;
 
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
@@ -56,14 +59,17 @@ pub use confluence_data::{
     AuditEntry, ConfluenceData, SiteGrant, Space, SpaceGrant, ALL_LICENSED, ANONYMOUS,
 };
 pub use data::{
-    ActorKind, ApplicationProperty, ApplicationRole, Dataset, Grant, Group, PermissionScheme,
-    Project, ProjectRole, RoleActor, User,
+    ActorKind, ApplicationProperty, ApplicationRole, Dataset, Expected, Grant, Group,
+    PermissionScheme, Project, ProjectRole, RoleActor, User,
 };
 pub use jsm_data::{JsmData, Organization, ServiceDesk};
 pub use oauth::{OAuthStats, OAuthTenant, CLOUD_ID, OTHER_SITE};
 pub use org_data::{
     ApiKey, ApiToken, AuditEvent, DirectoryGroup, DirectoryUser, Domain, EventContext, OrgData,
     ProductAccess, ServiceAccount, TokenOwner,
+};
+pub use pacing::{
+    min_requests, physical_limit, template, Counts, Pacing, PacingReport, Quota, TemplateCounts,
 };
 
 /// Size and behaviour of a simulated site.
@@ -94,6 +100,51 @@ pub struct TenantConfig {
     pub oauth: Option<OAuthTenant>,
     /// Switchable faults on both listeners (none by default).
     pub chaos: Chaos,
+    /// Latency, rate limits and random faults (off by default).
+    pub pacing: Pacing,
+    /// `false`: [`Tenant::requests`] stays empty, so a long benchmark does not keep every
+    /// request; the per-template counts of [`Tenant::pacing_report`] are kept either way.
+    pub request_log: bool,
+    /// Roles of every project; `0`: Jira's defaults (four for company-managed projects, three
+    /// for team-managed ones). More adds further roles, each with a team group and a person.
+    pub roles_per_project: usize,
+    /// Permission schemes; at most three gives Jira's default, restricted and public schemes,
+    /// more adds generated ones that company-managed projects share round-robin.
+    pub permission_schemes: usize,
+    /// Team groups each Atlassian account joins; `0`: one, and every fifth account a second.
+    pub team_groups_per_person: usize,
+}
+
+/// The sizes of a benchmark organisation. `L` is a large enterprise: 50,000 accounts, 5,000
+/// groups averaging about 40 members, 2,000 projects of 8 roles, 200 permission schemes,
+/// 5,000 API tokens and 100,000 Assets objects, with the organisation's directory holding the
+/// same people. `M` is about a fifth of `L`, `S` about a fiftieth.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    S,
+    M,
+    L,
+}
+
+impl Profile {
+    /// `S`, `M` or `L`, case-insensitively.
+    pub fn parse(raw: &str) -> Option<Profile> {
+        match raw.trim().to_ascii_uppercase().as_str() {
+            "S" => Some(Profile::S),
+            "M" => Some(Profile::M),
+            "L" => Some(Profile::L),
+            _ => None,
+        }
+    }
+
+    /// `L` divided by this gives the profile's sizes.
+    fn divisor(self) -> usize {
+        match self {
+            Profile::S => 50,
+            Profile::M => 5,
+            Profile::L => 1,
+        }
+    }
 }
 
 /// Size and behaviour of the Confluence side of the site.
@@ -167,6 +218,10 @@ pub struct JsmTenant {
     /// Customers users/search does not list (portal-only accounts), on top of the site's
     /// `customer` accounts.
     pub portal_customers: usize,
+    /// Service desks, on the first `service_desk` projects; `usize::MAX`: one on each.
+    pub desks: usize,
+    /// Customers of each desk at most; `usize::MAX`: two in three of all customers.
+    pub desk_customers: usize,
 }
 
 impl Default for JsmTenant {
@@ -175,6 +230,8 @@ impl Default for JsmTenant {
             page_limit: 10,
             organizations: 6,
             portal_customers: 12,
+            desks: usize::MAX,
+            desk_customers: usize::MAX,
         }
     }
 }
@@ -209,7 +266,68 @@ impl TenantConfig {
             org: None,
             oauth: None,
             chaos: Chaos::default(),
+            pacing: Pacing::default(),
+            request_log: true,
+            roles_per_project: 0,
+            permission_schemes: 3,
+            team_groups_per_person: 0,
         }
+    }
+
+    /// A benchmark organisation of `profile`'s size (see [`Profile`]): the site with Confluence,
+    /// Assets and JSM, and the organisation behind the Admin API (keyed by `api_key`) holding
+    /// the same people. Every page size is the documented maximum, so a client asking for the
+    /// largest pages walks the fewest; no request log, no pacing (set [`TenantConfig::pacing`]).
+    pub fn profile(
+        profile: Profile,
+        email: &str,
+        token: SecretString,
+        api_key: SecretString,
+    ) -> Self {
+        let d = profile.divisor();
+        let scale = |l: usize| (l / d).max(1);
+        let org = OrgConfig {
+            extra_users: scale(1_000),
+            api_tokens: scale(5_000),
+            api_keys: 5,
+            service_accounts: scale(50),
+            events: scale(5_000),
+            page_size: 100,
+            ..OrgConfig::demo(api_key)
+        };
+        TenantConfig {
+            users: scale(50_000),
+            // Four built-in groups come on top of the team groups.
+            groups: scale(5_000) - 4,
+            projects: scale(2_000),
+            users_page_limit: 1000,
+            short_pages: false,
+            confluence: ConfluenceTenant {
+                global_spaces: scale(500),
+                personal_spaces: scale(500),
+                page_limit: 250,
+                audit_events: scale(2_000),
+                ..ConfluenceTenant::default()
+            },
+            assets: AssetsTenant {
+                objects: scale(100_000),
+                page_limit: 100,
+                ..AssetsTenant::default()
+            },
+            jsm: JsmTenant {
+                page_limit: 50,
+                organizations: scale(200),
+                portal_customers: scale(1_000),
+                desks: scale(50),
+                desk_customers: 500,
+            },
+            request_log: false,
+            roles_per_project: 8,
+            permission_schemes: scale(200).max(3),
+            team_groups_per_person: 3,
+            ..TenantConfig::demo(email, token)
+        }
+        .with_org(org)
     }
 
     /// A small site for tests: several pages everywhere, still quick to walk.
@@ -235,6 +353,7 @@ impl TenantConfig {
                 page_limit: 3,
                 organizations: 5,
                 portal_customers: 8,
+                ..JsmTenant::default()
             },
             ..TenantConfig::demo(email, token)
         }
@@ -363,7 +482,7 @@ pub struct LoggedRequest {
 }
 
 /// Which listener a request reached.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Host {
     /// The Jira site ([`Tenant::url`]).
     Site,
@@ -387,6 +506,8 @@ struct Site {
     /// Authenticated Assets API requests so far; drives the Assets rate limit.
     assets_served: AtomicU64,
     log: Mutex<Vec<LoggedRequest>>,
+    /// Latency, limits, faults and the per-template counts.
+    pacer: pacing::Pacer,
     /// Tokens and codes the OAuth authorization server issued.
     oauth: oauth::OAuthState,
 }
@@ -417,6 +538,7 @@ impl Tenant {
         let injector = chaos::Injector::new(&config.chaos);
         let site = Arc::new(Site {
             data: Arc::new(Dataset::generate(&config)),
+            pacer: pacing::Pacer::new(config.pacing.clone()),
             config,
             base_url: format!("http://{addr}"),
             started: jiff::Timestamp::now(),
@@ -490,7 +612,20 @@ impl Tenant {
         self.site.oauth.live_refresh_tokens()
     }
 
-    /// Every request served so far, in order.
+    /// The server's own account of the requests so far: totals, per-template counts, the
+    /// physical limit of the run and the fewest requests a complete collection needs.
+    pub fn pacing_report(&self) -> PacingReport {
+        self.site.pacer.report(&self.site.data, &self.site.config)
+    }
+
+    /// Exhausts `host`'s quota: its next request answers `429` with
+    /// `RateLimit-Reason: jira-quota-tenant-based` and `Retry-After` of `pause` (whole seconds),
+    /// and the whole host stays closed until then.
+    pub fn trip_quota(&self, host: Host, pause: std::time::Duration) {
+        self.site.pacer.trip_quota(host, pause);
+    }
+
+    /// Every request served so far, in order (empty when the config turned the log off).
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.site
             .log

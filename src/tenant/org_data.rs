@@ -8,7 +8,9 @@
 //! carries (`yyyy-MM-ddTHH:mm:ssZ`), so tests compare collected values to them verbatim. The
 //! HTTP shapes live in `admin.rs`.
 
-use super::data::{uuid_like, Group, User, JIRA_SOFTWARE_USERS, JSM_USERS, SITE_ADMINS};
+use std::collections::{HashMap, HashSet};
+
+use super::data::{uuid_like, Group, Index, User, JIRA_SOFTWARE_USERS, JSM_USERS, SITE_ADMINS};
 use super::OrgConfig;
 
 /// The ground truth of a simulated organization.
@@ -32,6 +34,9 @@ pub struct OrgData {
     pub service_accounts: Vec<ServiceAccount>,
     /// Oldest first.
     pub events: Vec<AuditEvent>,
+    /// `users` by account id and `groups` by id: handlers look them up per item.
+    by_account: Index,
+    by_group: Index,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -167,7 +172,11 @@ pub struct EventContext {
 
 impl OrgData {
     pub fn user(&self, account_id: &str) -> Option<&DirectoryUser> {
-        self.users.iter().find(|u| u.account_id == account_id)
+        self.by_account.get(account_id).map(|i| &self.users[i])
+    }
+
+    pub fn group(&self, id: &str) -> Option<&DirectoryGroup> {
+        self.by_group.get(id).map(|i| &self.groups[i])
     }
 
     pub fn service_account(&self, account_id: &str) -> Option<&ServiceAccount> {
@@ -269,13 +278,24 @@ pub(super) fn generate(config: &OrgConfig, site_users: &[User], site_groups: &[G
 
     // The site's people: same ids; the directory shows the email of every managed account, also
     // of those whose Jira profile hides it.
+    let member_set = |name: &str| -> HashSet<&str> {
+        site_groups
+            .iter()
+            .filter(|g| g.name == name)
+            .flat_map(|g| g.members.iter().map(String::as_str))
+            .collect()
+    };
+    let builtin: HashMap<&str, HashSet<&str>> = [SITE_ADMINS, JIRA_SOFTWARE_USERS, JSM_USERS]
+        .into_iter()
+        .map(|name| (name, member_set(name)))
+        .collect();
     let people = site_users.iter().filter(|u| u.account_type == "atlassian");
     for (ordinal, user) in people.enumerate() {
         let o = ordinal as i64;
         let in_group = |name: &str| {
-            site_groups
-                .iter()
-                .any(|g| g.name == name && g.members.contains(&user.account_id))
+            builtin
+                .get(name)
+                .is_some_and(|members| members.contains(user.account_id.as_str()))
         };
         let unmanaged = user.email.is_none() && ordinal % 10 == 4;
         let email = match (&user.email, unmanaged) {
@@ -354,12 +374,20 @@ pub(super) fn generate(config: &OrgConfig, site_users: &[User], site_groups: &[G
     }
 
     let groups = directory_groups(site_groups, &users);
+    // Each user's groups in group order, from one pass over the memberships.
+    let mut group_ids: HashMap<&str, Vec<String>> = HashMap::new();
+    for group in &groups {
+        for member in &group.members {
+            group_ids
+                .entry(member.as_str())
+                .or_default()
+                .push(group.id.clone());
+        }
+    }
     for user in &mut users {
-        user.group_ids = groups
-            .iter()
-            .filter(|g| g.members.contains(&user.account_id))
-            .map(|g| g.id.clone())
-            .collect();
+        user.group_ids = group_ids
+            .remove(user.account_id.as_str())
+            .unwrap_or_default();
     }
 
     // Tokens belong to active managed people; service accounts have their own.
@@ -397,6 +425,8 @@ pub(super) fn generate(config: &OrgConfig, site_users: &[User], site_groups: &[G
                 claim_status: claim_status.to_string(),
             })
             .collect(),
+        by_account: Index::of(&users, |u| vec![u.account_id.clone()]),
+        by_group: Index::of(&groups, |g| vec![g.id.clone()]),
         users,
         groups,
         api_tokens,

@@ -15,6 +15,8 @@
 //!   no secret in any byte it wrote, on its command line, or in `--help`'s flags.
 //! - `tenant`: the simulated tenant's own behaviour and quirks.
 //! - `admin_tenant`: the simulated tenant's Admin API listener.
+//! - `pacing`: the tenant as a benchmark target: rate limits, quota, faults, profiles and the
+//!   server's own accounting.
 //! - `oauth`: OAuth 2.0 grants, token rotation across processes, gateway routing for OAuth,
 //!   service accounts and scoped tokens; `doctor`: the credentials check.
 //! - `spec`: the tenant's responses validated against the official specs' subsets in
@@ -31,6 +33,7 @@ mod faults;
 mod jsm;
 mod oauth;
 mod output;
+mod pacing;
 mod schema;
 mod secrets;
 mod signals;
