@@ -10,6 +10,7 @@
 //! out through [`Auth::apply`] too; a 401 to one renews it once inside the retry loop. Error messages carry the method, the URL (which never holds
 //! a secret) and a short prefix of Atlassian's error body.
 
+pub mod limit;
 pub mod oauth;
 pub mod page;
 pub mod retry;
@@ -22,8 +23,8 @@ use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE};
 use reqwest::{Method, RequestBuilder, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
-use tokio::sync::Semaphore;
 
+use limit::{Limits, Refused};
 use retry::{Clock, Failure, GiveUp, RetryPolicy};
 
 /// Largest response body accepted; Atlassian's biggest pages are a few MiB.
@@ -97,6 +98,8 @@ impl Auth {
 pub struct HttpSettings {
     /// Requests in flight at once, across all endpoints.
     pub max_concurrency: usize,
+    /// The share, in (0, 1], of each endpoint's rate budget a run may use (see [`limit`]).
+    pub rate_share: f64,
     pub connect_timeout: Duration,
     /// Time allowed for a whole response, from request to last byte.
     pub timeout: Duration,
@@ -106,7 +109,8 @@ pub struct HttpSettings {
 impl Default for HttpSettings {
     fn default() -> Self {
         HttpSettings {
-            max_concurrency: 8,
+            max_concurrency: 64,
+            rate_share: 1.0,
             connect_timeout: Duration::from_secs(10),
             timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
@@ -219,13 +223,13 @@ impl std::fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 /// An authenticated client for one site. Cheap to clone; clones share the connection pool,
-/// the concurrency limit and the counters.
+/// the scheduler ([`Limits`]) and the counters.
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     base: Url,
     auth: Auth,
-    permits: Arc<Semaphore>,
+    limits: Limits,
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
     stats: Arc<Stats>,
@@ -253,7 +257,7 @@ impl Client {
             http,
             base,
             auth,
-            permits: Arc::new(Semaphore::new(settings.max_concurrency.max(1))),
+            limits: Limits::new(settings.max_concurrency, settings.rate_share),
             retry: settings.retry.clone(),
             clock,
             stats: Arc::new(Stats::default()),
@@ -264,6 +268,17 @@ impl Client {
     pub fn sharing_stats(mut self, stats: Arc<Stats>) -> Self {
         self.stats = stats;
         self
+    }
+
+    /// Schedules this client's requests with `limits` (one scheduler for a run's several
+    /// clients: they share the global cap, and a quota pause covers every client of a host).
+    pub fn sharing_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     pub fn stats(&self) -> &Arc<Stats> {
@@ -467,8 +482,9 @@ impl Client {
         }
     }
 
-    /// One request. The concurrency permit is held for the request only, never while waiting
-    /// to retry.
+    /// One request. It waits for the scheduler's leave (endpoint pause, pacing, windows), holds
+    /// it for the request only, never while waiting to retry, and tells the scheduler what the
+    /// response said.
     async fn attempt(
         &self,
         request: &Request,
@@ -476,9 +492,11 @@ impl Client {
     ) -> Result<(Vec<u8>, HeaderMap), (Failure, ApiError)> {
         let url = &request.url;
         let method = request.method_name();
-        let _permit = self.permits.acquire().await.map_err(|_| {
-            transport_failure(method, url, "the HTTP client is shutting down".to_string())
-        })?;
+        let permit = self
+            .limits
+            .acquire(method, url, self.clock.as_ref(), self.retry.max_wait)
+            .await
+            .map_err(|refused| refused_failure(method, url, refused, &self.retry))?;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         tracing::trace!(%url, "{method}");
         let mut builder = self.http.request(request.method.clone(), url.clone());
@@ -500,6 +518,7 @@ impl Client {
             .map_err(|e| transport_failure(method, url, describe_transport(&e)))?;
         let status = response.status();
         let headers = response.headers().clone();
+        permit.observe(status.as_u16(), &headers, self.clock.now());
         let mut body = Vec::new();
         loop {
             match response.chunk().await {
@@ -594,6 +613,37 @@ fn transport_failure(method: &'static str, url: &Url, message: String) -> (Failu
         },
     };
     (failure, error)
+}
+
+/// A request the scheduler would not send: its endpoint is paused for longer than the retry
+/// policy waits, so it fails as its 429 would have.
+fn refused_failure(
+    method: &'static str,
+    url: &Url,
+    refused: Refused,
+    policy: &RetryPolicy,
+) -> (Failure, ApiError) {
+    match refused {
+        Refused::Paused(wait) => {
+            let give_up = GiveUp::WaitTooLong {
+                wait,
+                limit: policy.max_wait,
+            };
+            let error = ApiError {
+                method,
+                url: url.to_string(),
+                kind: ErrorKind::Status {
+                    status: 429,
+                    message: "the endpoint is rate limited".to_string(),
+                    gave_up: Some(give_up.to_string()),
+                },
+            };
+            (Failure::default(), error)
+        }
+        Refused::Closed => {
+            transport_failure(method, url, "the HTTP client is shutting down".to_string())
+        }
+    }
 }
 
 fn with_give_up(mut error: ApiError, give_up: GiveUp) -> ApiError {
