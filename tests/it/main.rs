@@ -6,6 +6,7 @@
 //! - `admin`: the Org Admin product: stitching, secrets, licences, cursors, scopes, the v1
 //!   fallback, and each credential only on its own API.
 //! - `cli`: the built binary end to end: formats, exit statuses, `--demo`, secrets.
+//! - `sched`: the HTTP layer's scheduler: rate-limited collections, `--rate-share`.
 //! - `signals`: SIGTERM before and during a run: exit 130, previous output kept.
 //! - `tenant`: the simulated tenant's own behaviour and quirks.
 //! - `admin_tenant`: the simulated tenant's Admin API listener.
@@ -23,6 +24,7 @@ mod confluence;
 mod doctor;
 mod jsm;
 mod oauth;
+mod sched;
 mod schema;
 mod signals;
 mod spec;
