@@ -21,16 +21,16 @@
 //! # How the rate adapts
 //!
 //! - **Budget.** `X-RateLimit-Limit: L` is read as L requests a second (Atlassian's burst limits
-//!   are per second). Once seen, the rate is set to `share × L` (`--rate-share`) and never
-//!   exceeds it. Without that header the budget is learned: it is the rate at which the server
+//!   are per second). Once seen, the rate is set to `share × L` (`--rate-share`; at most
+//!   [`MAX_JUMP`] at once, slow start goes on above) and never exceeds it. Without that header the budget is learned: it is the rate at which the server
 //!   first signalled pressure (half the slow-start rate at that moment, see below), and with a
 //!   share under 1 the rate stays under `share ×` that.
 //! - **Slow start.** While the budget is unknown and no pressure was seen, the rate starts at
 //!   [`INITIAL_RATE`] and grows by [`SLOW_START_GROWTH`] per second in which the pacing held
 //!   requests back, so a 100/s budget is reached in about two seconds.
 //! - **Additive increase.** Afterwards, while responses are fine and the pacing is what holds
-//!   requests back, the rate grows by [`INCREASE`] of the budget per second (at least
-//!   [`MIN_INCREASE`]/s), up to the cap.
+//!   requests back, the rate grows per second by [`INCREASE`] of the rate at the last decrease,
+//!   else of the budget (at least [`MIN_INCREASE`]/s), up to the cap.
 //! - **Pressure.** `X-RateLimit-NearLimit: true`, or `X-RateLimit-Remaining` under
 //!   [`NEAR_LIMIT`] of `X-RateLimit-Limit` (or at 0), stops the increase and multiplies the rate
 //!   by [`NEAR_LIMIT_DECREASE`]; the first pressure in slow start halves it instead.
@@ -42,15 +42,19 @@
 //!   with `Retry-After` counts as a burst 429. A 429 with neither header pauses nothing: the
 //!   request backs off with the retry policy's jittered backoff, and the rate is cut.
 //! - Decreases happen at most once per [`HOLD`] and never for a response to a request sent before
-//!   the last decrease: one overload is answered once, not once per request in flight.
+//!   the last decrease: one overload is answered once, not once per request in flight. A 429 is
+//!   held back by an earlier 429 only: the gentler decrease before it was not enough.
+//!
+//! A decrease starts from at most twice the rate actually used in the last second, so a rate far
+//! above the demand (or a budget header that overstates the limit) comes down at once.
 //!
 //! The window starts at [`INITIAL_WINDOW`] and, while it is what holds requests back, grows by one
-//! per fine response until the first pressure, then by `1/window`.
+//! per fine response until the first decrease, then by `1/window`.
 //!
 //! All time comes from the run's [`Clock`]; the state of an endpoint sits behind a
 //! `std::sync::Mutex` that is never held across an await.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -78,6 +82,9 @@ pub const THROTTLED_DECREASE: f64 = 0.5;
 pub const NEAR_LIMIT: f64 = 0.2;
 /// The slowest an endpoint is paced, in requests a second.
 pub const MIN_RATE: f64 = 1.0;
+/// The fastest a budget from `X-RateLimit-Limit` is used from the first answer on, in requests
+/// a second; a larger one is approached by slow start.
+pub const MAX_JUMP: f64 = 200.0;
 /// The fastest, in requests a second (no budget is anywhere near it).
 const MAX_RATE: f64 = 10_000.0;
 /// Requests allowed back to back after a quiet spell, as a duration at the current rate.
@@ -321,11 +328,11 @@ impl Endpoint {
                     "paused by the server"
                 );
             }
-            if !signal.quota && state.decrease(THROTTLED_DECREASE, self.share, sent_at, now) {
+            if !signal.quota && state.decrease(THROTTLED_DECREASE, true, self.share, sent_at, now) {
                 state.window = (state.window * 0.5).max(1.0);
             }
-        } else if signal.near_limit {
-            state.decrease(NEAR_LIMIT_DECREASE, self.share, sent_at, now);
+        } else if signal.near_limit || state.few_remaining(signal) {
+            state.decrease(NEAR_LIMIT_DECREASE, false, self.share, sent_at, now);
             state.last_adjust = Some(now);
         } else if signal.fine {
             state.increase(self.share, now);
@@ -342,8 +349,10 @@ pub(crate) struct Signal {
     quota: bool,
     /// How long the server asked to wait (`Retry-After`, else `X-RateLimit-Reset`).
     wait: Option<Duration>,
-    /// `X-RateLimit-NearLimit: true`, or `X-RateLimit-Remaining` under 20 % of the limit or at 0.
+    /// `X-RateLimit-NearLimit: true`.
     near_limit: bool,
+    /// `X-RateLimit-Remaining`.
+    remaining: Option<f64>,
     /// `X-RateLimit-Limit`, read as requests a second.
     limit: Option<f64>,
     /// A response that says the rate is fine: neither a 429 nor a 5xx.
@@ -378,18 +387,14 @@ impl Signal {
         let reason = text("ratelimit-reason").unwrap_or_default();
         let limit = number("x-ratelimit-limit").filter(|l| *l > 0.0);
         let remaining = number("x-ratelimit-remaining");
-        let near_header =
+        let near_limit =
             text("x-ratelimit-nearlimit").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let near_remaining = match (remaining, limit) {
-            (Some(remaining), Some(limit)) => remaining < NEAR_LIMIT * limit,
-            (Some(remaining), None) => remaining == 0.0,
-            _ => false,
-        };
         Signal {
             throttled,
             quota: reason.to_ascii_lowercase().contains("quota"),
             wait,
-            near_limit: near_header || near_remaining,
+            near_limit,
+            remaining,
             limit,
             fine: status < 500 && status != 429,
         }
@@ -416,9 +421,19 @@ struct State {
     in_flight: usize,
     /// The window held a request back since the last fine response.
     window_bound: bool,
+    /// When the requests of the last second were sent, to tell the rate actually used.
+    sent: VecDeque<Timestamp>,
+    /// When the first request was sent.
+    first_sent: Option<Timestamp>,
+    /// The most `X-RateLimit-Remaining` ever said, plus the request that was answered.
+    most_remaining: f64,
+    /// The rate just before the last decrease.
+    pressured_at: Option<f64>,
     paused_until: Option<Timestamp>,
     last_adjust: Option<Timestamp>,
     last_decrease: Option<Timestamp>,
+    /// When the last decrease for a 429 happened.
+    last_throttled: Option<Timestamp>,
 }
 
 impl State {
@@ -434,9 +449,14 @@ impl State {
             max_window,
             in_flight: 0,
             window_bound: false,
+            sent: VecDeque::new(),
+            first_sent: None,
+            most_remaining: 0.0,
+            pressured_at: None,
             paused_until: None,
             last_adjust: None,
             last_decrease: None,
+            last_throttled: None,
         }
     }
 
@@ -469,21 +489,53 @@ impl State {
         at
     }
 
+    /// `X-RateLimit-Remaining` at 0, or under [`NEAR_LIMIT`] of the most ever seen (the
+    /// bucket's size: `X-RateLimit-Limit` may count another window).
+    fn few_remaining(&mut self, signal: &Signal) -> bool {
+        let Some(remaining) = signal.remaining else {
+            return false;
+        };
+        self.most_remaining = self.most_remaining.max(remaining + 1.0);
+        remaining == 0.0 || remaining < NEAR_LIMIT * self.most_remaining
+    }
+
+    /// Notes a request sent at `now`.
+    fn sending(&mut self, now: Timestamp) {
+        self.first_sent.get_or_insert(now);
+        let second_ago = before(now, Duration::from_secs(1));
+        while self.sent.front().is_some_and(|at| *at <= second_ago) {
+            self.sent.pop_front();
+        }
+        self.sent.push_back(now);
+    }
+
+    /// Requests a second sent over the last second (or since the first request, if later).
+    fn used(&mut self, now: Timestamp) -> Option<f64> {
+        let first = self.first_sent?;
+        let second_ago = before(now, Duration::from_secs(1));
+        while self.sent.front().is_some_and(|at| *at <= second_ago) {
+            self.sent.pop_front();
+        }
+        let span = seconds(first, now).clamp(0.05, 1.0);
+        Some(self.sent.len() as f64 / span)
+    }
+
     fn learn_budget(&mut self, limit: f64, share: f64) {
         let first = self.budget.is_none();
         self.budget = Some(limit);
         let cap = self.cap(share);
         if first && self.slow_start {
-            // The server said what it allows: go there at once.
-            self.slow_start = false;
-            self.rate = cap;
+            // The server said what it allows: go there at once, unless that is more than any
+            // per-second budget Atlassian gives; slow start goes on from there.
+            self.rate = self.rate.max(cap.min(MAX_JUMP));
+            self.slow_start = self.rate < cap;
         }
         self.rate = self.rate.min(cap).max(MIN_RATE.min(cap));
     }
 
     fn increase(&mut self, share: f64, now: Timestamp) {
         if self.window_bound {
-            let step = if self.slow_start {
+            let step = if self.last_decrease.is_none() {
                 1.0
             } else {
                 1.0 / self.window
@@ -506,21 +558,42 @@ impl State {
         if self.slow_start {
             self.rate *= SLOW_START_GROWTH.powf(elapsed);
         } else {
-            let reference = self.budget.or(self.learned).unwrap_or(self.rate);
+            let reference = self
+                .pressured_at
+                .or(self.budget)
+                .or(self.learned)
+                .unwrap_or(self.rate);
             self.rate += (INCREASE * reference).max(MIN_INCREASE) * elapsed;
         }
         self.rate = self.rate.min(self.cap(share));
     }
 
     /// Multiplies the rate by `factor` unless a decrease happened within [`HOLD`] or after the
-    /// request was sent. True when it did.
-    fn decrease(&mut self, factor: f64, share: f64, sent_at: Timestamp, now: Timestamp) -> bool {
-        if let Some(last) = self.last_decrease {
+    /// request was sent; a 429 (`throttled`) is held back by an earlier 429 only, as a gentler
+    /// decrease did not prevent it. True when it did.
+    fn decrease(
+        &mut self,
+        factor: f64,
+        throttled: bool,
+        share: f64,
+        sent_at: Timestamp,
+        now: Timestamp,
+    ) -> bool {
+        let last = if throttled {
+            self.last_throttled
+        } else {
+            self.last_decrease
+        };
+        if let Some(last) = last {
             if sent_at < last || now < after(last, HOLD) {
                 return false;
             }
         }
+        if throttled {
+            self.last_throttled = Some(now);
+        }
         if self.slow_start {
+            self.pressured_at = Some(self.rate * 0.5);
             // The rate grew exponentially until now: half of it is what last went through.
             self.slow_start = false;
             self.rate *= 0.5;
@@ -528,6 +601,12 @@ impl State {
                 self.learned = Some(self.rate);
             }
         } else {
+            // A rate far above what was sent (little demand so far, or a budget header that
+            // overstates the limit) says nothing: decrease from what actually went out.
+            if let Some(used) = self.used(now) {
+                self.rate = self.rate.min(2.0 * used);
+            }
+            self.pressured_at = Some(self.rate);
             if self.budget.is_none() && self.learned.is_none() {
                 self.learned = Some(self.rate);
             }
@@ -598,6 +677,9 @@ impl Ticket {
         if send_at > now {
             return Step::Paced(between(now, send_at));
         }
+        if self.sent_at.is_none() {
+            state.sending(now);
+        }
         self.sent_at = Some(now);
         Step::Go
     }
@@ -662,7 +744,7 @@ fn seconds(from: Timestamp, to: Timestamp) -> f64 {
 #[cfg(test)]
 mod tests {
     use std::cmp::Reverse;
-    use std::collections::{BinaryHeap, VecDeque};
+    use std::collections::BinaryHeap;
 
     use reqwest::header::HeaderValue;
 
@@ -820,8 +902,8 @@ mod tests {
             ]),
             now,
         );
-        assert!(near.near_limit && near.fine && !near.throttled);
-        assert_eq!(near.limit, Some(100.0));
+        assert!(!near.near_limit && near.fine && !near.throttled);
+        assert_eq!((near.limit, near.remaining), (Some(100.0), Some(19.0)));
         let flagged = Signal::read(
             200,
             &headers(&[("x-ratelimit-nearlimit", "true".into())]),
@@ -836,12 +918,29 @@ mod tests {
             ]),
             now,
         );
-        assert!(!plenty.near_limit);
+        assert_eq!(plenty.remaining, Some(20.0));
         let unavailable = Signal::read(503, &headers(&[("retry-after", "4".into())]), now);
         assert!(unavailable.throttled);
         assert_eq!(unavailable.wait, Some(Duration::from_secs(4)));
         let outage = Signal::read(503, &HeaderMap::new(), now);
         assert!(!outage.throttled && !outage.fine);
+    }
+
+    #[test]
+    fn few_remaining_is_measured_against_the_bucket_seen() {
+        let remaining = |n: f64| Signal {
+            remaining: Some(n),
+            limit: Some(1000.0),
+            ..Signal::default()
+        };
+        let mut state = State::new(64.0);
+        assert!(!state.few_remaining(&Signal::default()));
+        // The first answer shows the bucket nearly full: 99 + this request.
+        assert!(!state.few_remaining(&remaining(99.0)));
+        assert!(!state.few_remaining(&remaining(20.0)));
+        assert!(state.few_remaining(&remaining(19.0)));
+        let mut state = State::new(64.0);
+        assert!(state.few_remaining(&remaining(0.0)));
     }
 
     #[test]
@@ -1027,8 +1126,11 @@ mod tests {
         capacity: f64,
         tokens: f64,
         at: f64,
-        /// Send `X-RateLimit-Limit` and `X-RateLimit-Remaining` too.
+        /// Send `X-RateLimit-Limit: <limit>` and `X-RateLimit-Remaining` too.
         counts: bool,
+        limit: f64,
+        /// Requests a second other integrations take from the same bucket.
+        others: f64,
         /// Until when the last `Retry-After` it gave runs.
         retry_after_until: f64,
         served: u32,
@@ -1044,6 +1146,8 @@ mod tests {
                 tokens: 100.0,
                 at: 0.0,
                 counts,
+                limit: 100.0,
+                others: 0.0,
                 retry_after_until: 0.0,
                 served: 0,
                 throttled: 0,
@@ -1052,14 +1156,15 @@ mod tests {
         }
 
         fn serve(&mut self, t: f64) -> (u16, HeaderMap) {
-            self.tokens = (self.tokens + (t - self.at) * self.rate).min(self.capacity);
+            let refill = (t - self.at) * (self.rate - self.others);
+            self.tokens = (self.tokens + refill).clamp(0.0, self.capacity);
             self.at = t;
             if t < self.retry_after_until {
                 self.early += 1;
             }
             let mut pairs = Vec::new();
             if self.counts {
-                pairs.push(("x-ratelimit-limit", format!("{}", self.rate)));
+                pairs.push(("x-ratelimit-limit", format!("{}", self.limit)));
             }
             if self.tokens < 1.0 {
                 self.throttled += 1;
@@ -1114,7 +1219,16 @@ mod tests {
     /// half way). A 429 is retried after its `Retry-After`, as the retry loop does. Returns the
     /// requests sent while the client had the endpoint paused.
     fn simulate(limits: &Limits, bucket: &mut Bucket, workers: usize, seconds: f64) -> u32 {
-        let latency = 0.05;
+        simulate_with(limits, bucket, workers, seconds, 0.05)
+    }
+
+    fn simulate_with(
+        limits: &Limits,
+        bucket: &mut Bucket,
+        workers: usize,
+        seconds: f64,
+        latency: f64,
+    ) -> u32 {
         let target = url("https://acme.atlassian.net/rest/api/3/user/groups");
         let endpoint = limits.endpoint("GET", &target);
         let mut agenda = Agenda::default();
@@ -1215,5 +1329,34 @@ mod tests {
         simulate(&limits, &mut bucket, 32, 60.0);
         let achieved = report("share 0.5, learned", &bucket, 60.0);
         assert!((40.0..=65.0).contains(&achieved), "{achieved}/s");
+    }
+
+    #[test]
+    fn the_budget_adapts_to_slow_answers_others_and_overstated_limits() {
+        // 300 ms answers: the window grows to the ~30 requests in flight the budget needs.
+        let limits = Limits::new(64, 1.0);
+        let mut bucket = Bucket::new(true);
+        simulate_with(&limits, &mut bucket, 64, 60.0, 0.3);
+        let achieved = report("300 ms latency", &bucket, 60.0);
+        assert!(achieved >= 95.0, "{achieved}/s");
+        assert_eq!(bucket.throttled, 0);
+
+        // Another integration takes 30/s of the same budget: the rest is used.
+        let limits = Limits::new(64, 1.0);
+        let mut bucket = Bucket::new(true);
+        bucket.others = 30.0;
+        simulate(&limits, &mut bucket, 32, 60.0);
+        let achieved = report("others take 30/s", &bucket, 60.0);
+        assert!(achieved >= 0.9 * 70.0, "{achieved}/s");
+        assert!(bucket.throttled <= 5, "{} 429s", bucket.throttled);
+
+        // A limit header ten times the real budget costs little.
+        let limits = Limits::new(64, 1.0);
+        let mut bucket = Bucket::new(true);
+        bucket.limit = 1000.0;
+        simulate(&limits, &mut bucket, 32, 60.0);
+        let achieved = report("overstated limit", &bucket, 60.0);
+        assert!(achieved >= 90.0, "{achieved}/s");
+        assert!(bucket.throttled <= 5, "{} 429s", bucket.throttled);
     }
 }
