@@ -31,15 +31,16 @@
 //! - **Additive increase.** Afterwards, while responses are fine and the pacing is what holds
 //!   requests back, the rate grows per second by [`INCREASE`] of the rate at the last decrease,
 //!   else of the budget (at least [`MIN_INCREASE`]/s), up to the cap.
-//! - **Pressure.** `X-RateLimit-NearLimit: true`, or `X-RateLimit-Remaining` under
-//!   [`NEAR_LIMIT`] of `X-RateLimit-Limit` (or at 0), stops the increase and multiplies the rate
-//!   by [`NEAR_LIMIT_DECREASE`]; the first pressure in slow start halves it instead.
+//! - **Pressure.** `X-RateLimit-NearLimit: true`, or `X-RateLimit-Remaining` at 0 or under
+//!   [`NEAR_LIMIT`] of the most it ever said (the bucket's size; `X-RateLimit-Limit` may count
+//!   another window), stops the increase and multiplies the rate by [`NEAR_LIMIT_DECREASE`]; the
+//!   first pressure in slow start halves it instead.
 //! - **429.** A burst 429 (`RateLimit-Reason` containing `burst`, or no reason) multiplies the
 //!   rate by [`THROTTLED_DECREASE`], halves the window and pauses **the endpoint** until
 //!   `Retry-After` (seconds or an HTTP date), else `X-RateLimit-Reset` (`yyyy-MM-ddTHH:mmZ` or
 //!   RFC 3339), has passed, counted from when the 429 arrived. A quota 429 (a reason containing
-//!   `quota`) pauses **every endpoint of the host** until then, without touching the rates. A 503
-//!   with `Retry-After` counts as a burst 429. A 429 with neither header pauses nothing: the
+//!   `quota`) pauses **every endpoint of the host** until then, without touching the rates. Any
+//!   other reason (`jira-cost-based`, …) counts as a burst, and so does a 503 with `Retry-After`. A 429 with neither header pauses nothing: the
 //!   request backs off with the retry policy's jittered backoff, and the rate is cut.
 //! - Decreases happen at most once per [`HOLD`] and never for a response to a request sent before
 //!   the last decrease: one overload is answered once, not once per request in flight. A 429 is
