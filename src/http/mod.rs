@@ -1,5 +1,5 @@
-//! Everything about talking to Atlassian: base URL, credentials, timeouts, concurrency, retries,
-//! `Retry-After`, response size limits and pagination. Product modules call [`Client::get`] (or
+//! Everything about talking to Atlassian: base URL, credentials, timeouts, retries,
+//! `Retry-After`, rate and concurrency limits ([`limit`]), response size limits and pagination. Product modules call [`Client::get`] (or
 //! [`Client::get_as`], [`Client::get_with`], [`Client::get_linked`], [`Client::post_json`],
 //! [`Client::post_json_query`]) and the pagers in [`page`];
 //! they never build raw requests. Every method goes through the same retry loop.
