@@ -156,24 +156,31 @@ impl Limits {
     }
 
     /// Waits until a request to `url` may go: no pause on its endpoint or host, a free place in
-    /// the endpoint's window and in the global cap, and its turn in the pacing. A pause longer
-    /// than `max_wait` is refused rather than waited out.
+    /// the endpoint's window and (when `global`) in the global cap, and its turn in the pacing.
+    /// A pause longer than `max_wait` is refused rather than waited out.
     pub(crate) async fn acquire(
         &self,
         method: &str,
         url: &Url,
         clock: &dyn Clock,
         max_wait: Duration,
+        global_cap: bool,
     ) -> Result<Permit, Refused> {
         let mut ticket = Ticket::new(self.endpoint(method, url));
         let mut global = None;
         loop {
             match ticket.step(clock.now()) {
+                Step::Go if !global_cap => {
+                    return Ok(Permit {
+                        ticket,
+                        _global: None,
+                    })
+                }
                 Step::Go => match global {
                     Some(global) => {
                         return Ok(Permit {
                             ticket,
-                            _global: global,
+                            _global: Some(global),
                         })
                     }
                     // A pause may begin while this waits for the global cap: step again.
@@ -703,7 +710,7 @@ impl Drop for Ticket {
 /// back when dropped.
 pub(crate) struct Permit {
     ticket: Ticket,
-    _global: OwnedSemaphorePermit,
+    _global: Option<OwnedSemaphorePermit>,
 }
 
 impl Permit {
@@ -1070,7 +1077,7 @@ mod tests {
             &[("retry-after", "3".to_string())],
         );
         let permit = limits
-            .acquire("GET", &jira, &clock, Duration::from_secs(300))
+            .acquire("GET", &jira, &clock, Duration::from_secs(300), true)
             .await
             .unwrap();
         assert_eq!(clock.sleeps(), vec![Duration::from_secs(3)]);
@@ -1085,7 +1092,7 @@ mod tests {
             &[("retry-after", "3600".to_string())],
         );
         let refused = limits
-            .acquire("GET", &jira, &clock, Duration::from_secs(300))
+            .acquire("GET", &jira, &clock, Duration::from_secs(300), true)
             .await;
         // The clock is at 3 s, the pause runs from 10 s.
         assert!(matches!(refused, Err(Refused::Paused(wait)) if wait == Duration::from_secs(3607)));
@@ -1098,9 +1105,9 @@ mod tests {
         let a = url("https://acme.atlassian.net/rest/api/3/users/search");
         let b = url("https://acme.atlassian.net/rest/api/3/group/bulk");
         let wait = Duration::from_secs(300);
-        let first = limits.acquire("GET", &a, &clock, wait).await.unwrap();
-        let second = limits.acquire("GET", &b, &clock, wait).await.unwrap();
-        let third = limits.acquire("GET", &a, &clock, wait);
+        let first = limits.acquire("GET", &a, &clock, wait, true).await.unwrap();
+        let second = limits.acquire("GET", &b, &clock, wait, true).await.unwrap();
+        let third = limits.acquire("GET", &a, &clock, wait, true);
         tokio::pin!(third);
         assert!(
             futures_poll(third.as_mut()).is_none(),

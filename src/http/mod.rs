@@ -327,7 +327,10 @@ impl Client {
         let (answer, _) = if retry {
             self.send(&request).await?
         } else {
-            self.attempt(&request, None).await.map_err(|(_, e)| e)?
+            let permit = self.permit(&request).await?;
+            self.attempt(&request, None, &permit)
+                .await
+                .map_err(|(_, e)| e)?
         };
         request.decode(&answer)
     }
@@ -448,16 +451,25 @@ impl Client {
     async fn send(&self, request: &Request) -> Result<(Vec<u8>, HeaderMap), ApiError> {
         let mut retry = 0;
         let mut renewals = 0;
+        // The scheduler's leave kept for the attempt after a token renewal.
+        let mut kept = None;
         loop {
+            // The scheduler's leave first, then the token: a token taken before a wait for the
+            // endpoint's turn could be used up or replaced meanwhile.
+            let permit = match kept.take() {
+                Some(permit) => permit,
+                None => self.permit(request).await?,
+            };
             let access = match (&self.auth, request.authenticate) {
                 (Auth::OAuth(source), true) => Some(source.access_token(self).await?),
                 _ => None,
             };
-            let (failure, error) = match self.attempt(request, access.as_ref()).await {
+            let (failure, error) = match self.attempt(request, access.as_ref(), &permit).await {
                 Ok(answer) => return Ok(answer),
                 Err(failed) => failed,
             };
-            // An access token can be revoked or run out early: renew it once, at once. A 401 to
+            // An access token can be revoked or run out early: renew it once, at once (keeping
+            // the scheduler's leave, so the new token is used before others spend it). A 401 to
             // the token minted for that is the answer. A token another run stored may have run
             // out meanwhile; that one is replaced too, a few times at most.
             if let (Auth::OAuth(source), Some(used)) = (&self.auth, &access) {
@@ -466,9 +478,11 @@ impl Client {
                     tracing::debug!(url = %request.url, "access token rejected; renewing it");
                     source.rejected(used).await;
                     renewals += 1;
+                    kept = Some(permit);
                     continue;
                 }
             }
+            drop(permit);
             match self.retry.delay(&failure, retry, self.clock.now()) {
                 Ok(wait) => {
                     let url = &request.url;
@@ -482,21 +496,35 @@ impl Client {
         }
     }
 
-    /// One request. It waits for the scheduler's leave (endpoint pause, pacing, windows), holds
-    /// it for the request only, never while waiting to retry, and tells the scheduler what the
-    /// response said.
+    /// The scheduler's leave for one attempt: no endpoint pause, its turn in the pacing, room in
+    /// the windows. Token requests skip the global cap: a request holding a place there may be
+    /// waiting for the token they fetch.
+    async fn permit(&self, request: &Request) -> Result<limit::Permit, ApiError> {
+        let method = request.method_name();
+        let url = &request.url;
+        let global = request.authenticate;
+        self.limits
+            .acquire(
+                method,
+                url,
+                self.clock.as_ref(),
+                self.retry.max_wait,
+                global,
+            )
+            .await
+            .map_err(|refused| refused_error(method, url, refused, &self.retry))
+    }
+
+    /// One request, under `permit`, which is held for the request only, never while waiting to
+    /// retry. Tells the scheduler what the response said.
     async fn attempt(
         &self,
         request: &Request,
         access: Option<&oauth::AccessToken>,
+        permit: &limit::Permit,
     ) -> Result<(Vec<u8>, HeaderMap), (Failure, ApiError)> {
         let url = &request.url;
         let method = request.method_name();
-        let permit = self
-            .limits
-            .acquire(method, url, self.clock.as_ref(), self.retry.max_wait)
-            .await
-            .map_err(|refused| refused_failure(method, url, refused, &self.retry))?;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         tracing::trace!(%url, "{method}");
         let mut builder = self.http.request(request.method.clone(), url.clone());
@@ -617,32 +645,33 @@ fn transport_failure(method: &'static str, url: &Url, message: String) -> (Failu
 
 /// A request the scheduler would not send: its endpoint is paused for longer than the retry
 /// policy waits, so it fails as its 429 would have.
-fn refused_failure(
+fn refused_error(
     method: &'static str,
     url: &Url,
     refused: Refused,
     policy: &RetryPolicy,
-) -> (Failure, ApiError) {
-    match refused {
-        Refused::Paused(wait) => {
-            let give_up = GiveUp::WaitTooLong {
-                wait,
-                limit: policy.max_wait,
-            };
-            let error = ApiError {
-                method,
-                url: url.to_string(),
-                kind: ErrorKind::Status {
-                    status: 429,
-                    message: "the endpoint is rate limited".to_string(),
-                    gave_up: Some(give_up.to_string()),
-                },
-            };
-            (Failure::default(), error)
-        }
-        Refused::Closed => {
-            transport_failure(method, url, "the HTTP client is shutting down".to_string())
-        }
+) -> ApiError {
+    let kind = match refused {
+        Refused::Paused(wait) => ErrorKind::Status {
+            status: 429,
+            message: "the endpoint is rate limited".to_string(),
+            gave_up: Some(
+                GiveUp::WaitTooLong {
+                    wait,
+                    limit: policy.max_wait,
+                }
+                .to_string(),
+            ),
+        },
+        Refused::Closed => ErrorKind::Transport {
+            message: "the HTTP client is shutting down".to_string(),
+            gave_up: "not sent".to_string(),
+        },
+    };
+    ApiError {
+        method,
+        url: url.to_string(),
+        kind,
     }
 }
 
