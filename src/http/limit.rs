@@ -1118,6 +1118,35 @@ mod tests {
         drop(first);
     }
 
+    #[tokio::test]
+    async fn a_full_window_holds_requests_until_one_finishes() {
+        let clock = ManualClock::new(start());
+        let limits = Limits::new(64, 1.0);
+        let users = url("https://acme.atlassian.net/rest/api/3/users/search");
+        let wait = Duration::from_secs(300);
+        let mut held = Vec::new();
+        for _ in 0..INITIAL_WINDOW as usize {
+            held.push(
+                limits
+                    .acquire("GET", &users, &clock, wait, true)
+                    .await
+                    .unwrap(),
+            );
+        }
+        let next = limits.acquire("GET", &users, &clock, wait, true);
+        tokio::pin!(next);
+        assert!(futures_poll(next.as_mut()).is_none(), "over the window");
+        held.pop();
+        assert!(futures_poll(next.as_mut()).is_some());
+        // The pacing spaced the nine at the starting rate, after a burst of 0.1 s worth.
+        let paced: Duration = clock.sleeps().iter().sum();
+        let expected = (INITIAL_WINDOW - BURST.as_secs_f64() * INITIAL_RATE) / INITIAL_RATE;
+        assert!(
+            (paced.as_secs_f64() - expected).abs() < 0.01,
+            "{paced:?} vs {expected}"
+        );
+    }
+
     /// Polls a future once.
     fn futures_poll<F: std::future::Future>(future: std::pin::Pin<&mut F>) -> Option<F::Output> {
         let waker = std::task::Waker::noop();
