@@ -270,10 +270,20 @@ pub struct CollectArgs {
     #[arg(long, conflicts_with = "token_file")]
     pub demo: bool,
 
-    /// Requests in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 8,
-          value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// Requests in flight at once, across all endpoints and products. A run bound by
+    /// Atlassian's rate limits needs about rate × latency per busy endpoint (100/s × 0.3 s = 30);
+    /// each endpoint's own pace and window adapt to its 429s and X-RateLimit-* headers under
+    /// this cap.
+    #[arg(long, value_name = "N", default_value_t = 64,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
     pub max_concurrency: u16,
+
+    /// The share of each endpoint's rate budget this run may use, in (0, 1]: 0.5 leaves half
+    /// of it to the site's other integrations. The budget is the server's X-RateLimit-Limit
+    /// (requests a second), else the rate at which it first signalled pressure
+    /// (X-RateLimit-NearLimit or 429).
+    #[arg(long, value_name = "SHARE", default_value_t = 1.0)]
+    pub rate_share: f64,
 
     /// Retries of a request that got 429, 5xx or a network error, before its endpoint is
     /// reported as failed.
@@ -347,6 +357,13 @@ impl CollectArgs {
         if !(self.retry_base.is_finite() && (0.0..=60.0).contains(&self.retry_base)) {
             bail!("--retry-base must be between 0 and 60 seconds");
         }
+        if !(self.rate_share.is_finite() && self.rate_share > 0.0 && self.rate_share <= 1.0) {
+            bail!(
+                "--rate-share must be more than 0 and at most 1 (e.g. 0.5 for half of each \
+                 endpoint's rate budget), not {}",
+                self.rate_share
+            );
+        }
         let organization_only = products == [Product::Admin] && self.site.is_none();
         let demo_client = self
             .username
@@ -397,6 +414,7 @@ impl CollectArgs {
         let defaults = HttpSettings::default();
         let http = HttpSettings {
             max_concurrency: usize::from(self.max_concurrency),
+            rate_share: self.rate_share,
             timeout: Duration::from_secs(self.timeout),
             retry: crate::http::retry::RetryPolicy {
                 max_retries: self.max_retries,
@@ -746,6 +764,37 @@ mod tests {
     #[test]
     fn concurrency_is_bounded() {
         assert!(Cli::try_parse_from(["x", "collect", "--max-concurrency", "0"]).is_err());
-        assert!(Cli::try_parse_from(["x", "collect", "--max-concurrency", "65"]).is_err());
+        assert!(Cli::try_parse_from(["x", "collect", "--max-concurrency", "257"]).is_err());
+        let config = parse(&["--demo", "--max-concurrency", "256"])
+            .into_config(&no_env)
+            .unwrap();
+        assert_eq!(config.http.max_concurrency, 256);
+        let config = parse(&["--demo"]).into_config(&no_env).unwrap();
+        assert_eq!(config.http.max_concurrency, 64);
+    }
+
+    #[test]
+    fn rate_share_is_a_fraction() {
+        let config = parse(&["--demo", "--rate-share", "0.5"])
+            .into_config(&no_env)
+            .unwrap();
+        assert_eq!(config.http.rate_share, 0.5);
+        assert_eq!(
+            parse(&["--demo"])
+                .into_config(&no_env)
+                .unwrap()
+                .http
+                .rate_share,
+            1.0
+        );
+        for bad in ["0", "1.5", "-0.5", "NaN", "inf"] {
+            let flag = format!("--rate-share={bad}");
+            let error = parse(&["--demo", &flag])
+                .into_config(&no_env)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("--rate-share"), "{bad}: {error}");
+        }
+        assert!(Cli::try_parse_from(["x", "collect", "--rate-share", "half"]).is_err());
     }
 }

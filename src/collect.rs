@@ -344,9 +344,12 @@ pub(crate) async fn connect(
 ) -> Result<Connection, RunError> {
     let endpoints = Endpoints::resolve(config).await?;
     let stats = Arc::new(crate::http::Stats::default());
+    let limits =
+        crate::http::limit::Limits::new(config.http.max_concurrency, config.http.rate_share);
     let client_for = |base: &reqwest::Url, auth: Auth| {
         Client::new(base.clone(), auth, &config.http, Arc::clone(&clock))
             .map(|client| client.sharing_stats(Arc::clone(&stats)))
+            .map(|client| client.sharing_limits(limits.clone()))
             .map_err(RunError::Fatal)
     };
     let site_client = match &endpoints.site {

@@ -1,5 +1,6 @@
-//! Everything about talking to Atlassian: base URL, credentials, timeouts, concurrency, retries,
-//! `Retry-After`, response size limits and pagination. Product modules call [`Client::get`] (or
+//! Everything about talking to Atlassian: base URL, credentials, timeouts, retries,
+//! `Retry-After`, rate and concurrency limits ([`limit`]), response size limits and pagination.
+//! Product modules call [`Client::get`] (or
 //! [`Client::get_as`], [`Client::get_with`], [`Client::get_linked`], [`Client::post_json`],
 //! [`Client::post_json_query`]) and the pagers in [`page`];
 //! they never build raw requests. Every method goes through the same retry loop.
@@ -10,6 +11,7 @@
 //! out through [`Auth::apply`] too; a 401 to one renews it once inside the retry loop. Error messages carry the method, the URL (which never holds
 //! a secret) and a short prefix of Atlassian's error body.
 
+pub mod limit;
 pub mod oauth;
 pub mod page;
 pub mod retry;
@@ -22,8 +24,8 @@ use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE};
 use reqwest::{Method, RequestBuilder, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
-use tokio::sync::Semaphore;
 
+use limit::{Limits, Refused};
 use retry::{Clock, Failure, GiveUp, RetryPolicy};
 
 /// Largest response body accepted; Atlassian's biggest pages are a few MiB.
@@ -97,6 +99,8 @@ impl Auth {
 pub struct HttpSettings {
     /// Requests in flight at once, across all endpoints.
     pub max_concurrency: usize,
+    /// The share, in (0, 1], of each endpoint's rate budget a run may use (see [`limit`]).
+    pub rate_share: f64,
     pub connect_timeout: Duration,
     /// Time allowed for a whole response, from request to last byte.
     pub timeout: Duration,
@@ -106,7 +110,8 @@ pub struct HttpSettings {
 impl Default for HttpSettings {
     fn default() -> Self {
         HttpSettings {
-            max_concurrency: 8,
+            max_concurrency: 64,
+            rate_share: 1.0,
             connect_timeout: Duration::from_secs(10),
             timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
@@ -220,13 +225,13 @@ impl std::fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 /// An authenticated client for one site. Cheap to clone; clones share the connection pool,
-/// the concurrency limit and the counters.
+/// the scheduler ([`Limits`]) and the counters.
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     base: Url,
     auth: Auth,
-    permits: Arc<Semaphore>,
+    limits: Limits,
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
     stats: Arc<Stats>,
@@ -254,7 +259,7 @@ impl Client {
             http,
             base,
             auth,
-            permits: Arc::new(Semaphore::new(settings.max_concurrency.max(1))),
+            limits: Limits::new(settings.max_concurrency, settings.rate_share),
             retry: settings.retry.clone(),
             clock,
             stats: Arc::new(Stats::default()),
@@ -265,6 +270,17 @@ impl Client {
     pub fn sharing_stats(mut self, stats: Arc<Stats>) -> Self {
         self.stats = stats;
         self
+    }
+
+    /// Schedules this client's requests with `limits` (one scheduler for a run's several
+    /// clients: they share the global cap, and a quota pause covers every client of a host).
+    pub fn sharing_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     pub fn stats(&self) -> &Arc<Stats> {
@@ -313,7 +329,11 @@ impl Client {
         if retry {
             return Ok(self.send(&request).await?.0);
         }
-        let (answer, headers) = self.attempt(&request).await.1.map_err(|(_, e)| e)?;
+        let permit = self.permit(&request).await?;
+        let (answer, headers) = self
+            .attempt(&request, None, &permit)
+            .await
+            .map_err(|(_, e)| e)?;
         request.decode(&answer, &headers).map_err(|(_, e)| e)
     }
 
@@ -435,8 +455,20 @@ impl Client {
     ) -> Result<(T, HeaderMap), ApiError> {
         let mut retry = 0;
         let mut renewals = 0;
+        // The scheduler's leave kept for the attempt after a token renewal.
+        let mut kept = None;
         loop {
-            let (access, outcome) = self.attempt(request).await;
+            // The scheduler's leave first, then the token: a token taken before a wait for the
+            // endpoint's turn could be used up or replaced meanwhile.
+            let permit = match kept.take() {
+                Some(permit) => permit,
+                None => self.permit(request).await?,
+            };
+            let access = match (&self.auth, request.authenticate) {
+                (Auth::OAuth(source), true) => Some(source.access_token(self).await?),
+                _ => None,
+            };
+            let outcome = self.attempt(request, access.as_ref(), &permit).await;
             let (failure, error) = match outcome {
                 Ok((body, headers)) => match request.decode(&body, &headers) {
                     Ok(value) => {
@@ -449,7 +481,8 @@ impl Client {
                 },
                 Err(failed) => failed,
             };
-            // An access token can be revoked or run out early: renew it at once. A 401 to a
+            // An access token can be revoked or run out early: renew it at once, keeping the
+            // scheduler's leave so the new token is used before others spend it. A 401 to a
             // token minted for that, which no request has used successfully, is the answer.
             // Many requests share one token, and another run may share the store, so a token
             // that did work can run out before this request carries it: that one is replaced
@@ -461,9 +494,11 @@ impl Client {
                     tracing::debug!(url = %request.url, "access token rejected; renewing it");
                     source.rejected(used).await;
                     renewals += 1;
+                    kept = Some(permit);
                     continue;
                 }
             }
+            drop(permit);
             match self.retry.delay(&failure, retry, self.clock.now()) {
                 Ok(wait) => {
                     let url = &request.url;
@@ -477,46 +512,32 @@ impl Client {
         }
     }
 
-    /// One request, and the OAuth access token it carried. The concurrency permit is held for
-    /// the request only, never while waiting to retry; the access token is taken once the
-    /// permit is, so it is fresh however long the wait was. Token requests (which carry no
-    /// token) take no permit: requests waiting for a renewed token hold theirs.
+    /// The scheduler's leave for one attempt: no endpoint pause, its turn in the pacing, room in
+    /// the windows. Token requests skip the global cap: a request holding a place there may be
+    /// waiting for the token they fetch.
+    async fn permit(&self, request: &Request) -> Result<limit::Permit, ApiError> {
+        let method = request.method_name();
+        let url = &request.url;
+        let global = request.authenticate;
+        self.limits
+            .acquire(
+                method,
+                url,
+                self.clock.as_ref(),
+                self.retry.max_wait,
+                global,
+            )
+            .await
+            .map_err(|refused| refused_error(method, url, refused, &self.retry))
+    }
+
+    /// One request, under `permit`, which is held for the request only, never while waiting to
+    /// retry. Tells the scheduler what the response said.
     async fn attempt(
         &self,
         request: &Request,
-    ) -> (
-        Option<oauth::AccessToken>,
-        Result<(Vec<u8>, HeaderMap), (Failure, ApiError)>,
-    ) {
-        let url = &request.url;
-        let method = request.method_name();
-        let _permit = if request.authenticate {
-            match self.permits.acquire().await {
-                Ok(permit) => Some(permit),
-                Err(_) => {
-                    let message = "the HTTP client is shutting down".to_string();
-                    return (None, Err(transport_failure(method, url, message)));
-                }
-            }
-        } else {
-            None
-        };
-        let access = match (&self.auth, request.authenticate) {
-            (Auth::OAuth(source), true) => match source.access_token(self).await {
-                Ok(access) => Some(access),
-                Err(error) => return (None, Err((Failure::default(), error))),
-            },
-            _ => None,
-        };
-        let outcome = self.exchange(request, access.as_ref()).await;
-        (access, outcome)
-    }
-
-    /// Sends the request once and reads the whole body (up to the size cap).
-    async fn exchange(
-        &self,
-        request: &Request,
         access: Option<&oauth::AccessToken>,
+        permit: &limit::Permit,
     ) -> Result<(Vec<u8>, HeaderMap), (Failure, ApiError)> {
         let url = &request.url;
         let method = request.method_name();
@@ -541,6 +562,7 @@ impl Client {
             .map_err(|e| transport_failure(method, url, describe_transport(&e)))?;
         let status = response.status();
         let headers = response.headers().clone();
+        permit.observe(status.as_u16(), &headers, self.clock.now());
         let mut body = Vec::new();
         loop {
             match response.chunk().await {
@@ -743,6 +765,38 @@ fn truncate(text: &str) -> String {
     match trimmed.char_indices().nth(ERROR_BODY_PREFIX) {
         Some((cut, _)) => format!("{}…", &trimmed[..cut]),
         None => trimmed.to_string(),
+    }
+}
+
+/// A request the scheduler would not send: its endpoint is paused for longer than the retry
+/// policy waits, so it fails as its 429 would have.
+fn refused_error(
+    method: &'static str,
+    url: &Url,
+    refused: Refused,
+    policy: &RetryPolicy,
+) -> ApiError {
+    let kind = match refused {
+        Refused::Paused(wait) => ErrorKind::Status {
+            status: 429,
+            message: "the endpoint is rate limited".to_string(),
+            gave_up: Some(
+                GiveUp::WaitTooLong {
+                    wait,
+                    limit: policy.max_wait,
+                }
+                .to_string(),
+            ),
+        },
+        Refused::Closed => ErrorKind::Transport {
+            message: "the HTTP client is shutting down".to_string(),
+            gave_up: "not sent".to_string(),
+        },
+    };
+    ApiError {
+        method,
+        url: url.to_string(),
+        kind,
     }
 }
 

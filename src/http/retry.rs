@@ -176,8 +176,9 @@ impl RetryPolicy {
 }
 
 /// The wait the server asked for: `Retry-After` (seconds or an HTTP date), else
-/// `X-RateLimit-Reset` (ISO 8601). A reset in the past means "now".
-fn server_hint(failure: &Failure, now: Timestamp) -> Option<Duration> {
+/// `X-RateLimit-Reset` (ISO 8601). A reset in the past means "now". The scheduler
+/// ([`super::limit`]) pauses an endpoint for the same wait.
+pub(crate) fn server_hint(failure: &Failure, now: Timestamp) -> Option<Duration> {
     if let Some(value) = failure.retry_after.as_deref().map(str::trim) {
         if let Ok(seconds) = value.parse::<f64>() {
             if seconds.is_finite() && seconds >= 0.0 {

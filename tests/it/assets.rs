@@ -236,7 +236,9 @@ async fn rate_limits_without_retry_after_are_retried_with_backoff() {
         .count();
     assert!(limited > 0);
     let sleeps = clock.sleeps();
-    assert_eq!(sleeps.len(), limited, "one wait per 429");
+    // A wait per 429 at least (the scheduler's pacing waits too), and a retry per 429.
+    assert!(sleeps.len() >= limited, "a wait per 429 at least");
+    assert_eq!(report.summary.retries as usize, limited);
     assert!(sleeps.iter().all(|s| !s.is_zero()), "{sleeps:?}");
     let records = read_records(&out.path);
     assert_eq!(

@@ -269,19 +269,18 @@ async fn rate_limits_and_outages_are_retried_and_retry_after_is_honoured() {
     let limited = log.iter().filter(|r| r.status == 429).count();
     let unavailable = log.iter().filter(|r| r.status == 503).count();
     assert!(limited > 0 && unavailable > 0, "faults fired");
+    // Every 429 said Retry-After: 3, and its retry waited it out exactly. Other requests to
+    // the paused endpoint and the scheduler's pacing wait too.
     let sleeps = clock.sleeps();
-    assert_eq!(sleeps.len(), limited + unavailable, "one wait per retry");
-    // Every 429 said Retry-After: 3, and every one of them was waited out exactly; the
-    // backoff for 503 (no Retry-After) never reaches 3 s with a 100 ms base.
+    assert!(
+        sleeps.len() >= limited + unavailable,
+        "a wait per retry at least"
+    );
     let exact = sleeps
         .iter()
         .filter(|d| **d == Duration::from_secs(3))
         .count();
-    assert_eq!(exact, limited);
-    assert!(sleeps
-        .iter()
-        .filter(|d| **d != Duration::from_secs(3))
-        .all(|d| *d < Duration::from_secs(3)));
+    assert!(exact >= limited, "{exact} waits of 3 s for {limited} 429s");
     assert_eq!(report.summary.retries as usize, limited + unavailable);
 }
 

@@ -219,7 +219,8 @@ async fn a_429_storm_without_retry_after_backs_off() {
         5,
     )
     .await;
-    assert_eq!(run.sleeps.len(), 5, "{:?}", run.sleeps);
+    // One backoff per 429, at least; the scheduler's pacing, slowed by the 429s, waits too.
+    assert!(run.sleeps.len() >= 5, "{:?}", run.sleeps);
     assert_eq!(run.report().summary.retries, 5);
 }
 

@@ -8,6 +8,7 @@
 //! - `cli`: the built binary end to end: formats, exit statuses, `--demo`, secrets.
 //! - `faults`: every switchable fault of the tenant, transient and permanent, and the
 //!   pagination lies: retried to success, or contained to the one listing they hit.
+//! - `sched`: the HTTP layer's scheduler: rate-limited collections, `--rate-share`.
 //! - `signals`: SIGTERM before and during a run: exit 130, previous output kept.
 //! - `output`: `--fail-on-partial` (exit 5, previous output kept), the output lock, and
 //!   `--strict-perms`.
@@ -34,6 +35,7 @@ mod jsm;
 mod oauth;
 mod output;
 mod pacing;
+mod sched;
 mod schema;
 mod secrets;
 mod signals;
