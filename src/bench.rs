@@ -1,0 +1,825 @@
+//! `atlassian-inventory bench`: a full collection against a large simulated tenant, measured.
+//!
+//! The bench process serves the simulated tenant ([`crate::tenant`]) on its own tokio runtime and
+//! runs the collector as a **child process** (this same binary, `collect …`), so the peak RSS and
+//! CPU time it reports are the collector's own, read from `wait4`'s resource usage when the child
+//! exits. Credentials reach the child through environment variables, never its command line. The
+//! child writes JSON Lines to a file; the bench then streams that file and checks that every
+//! record came exactly once: no id twice, and no id the tenant's ground truth expects missing.
+//! With `--peer`, the same Jira data is then collected from a fresh tenant by the Python peer in
+//! `benches/peer/` (atlassian-python-api, through the tenant's `/rest/api/2`), for a speed ratio.
+//!
+//! Two narrow seams connect the bench to the tenant and are the only places that know what the
+//! tenant can do today: [`tenant_config`] turns the options into a
+//! [`TenantConfig`](crate::tenant::TenantConfig), and [`server_counts`] reads what the server
+//! counted. Figures the tenant cannot give yet (`physical_limit_s`, `min_requests`,
+//! `early_retries`, and with them `ratio`) are `null` in the summary, never estimated.
+//!
+//! Progress goes to stderr; the JSON summary is the last line on stdout.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Product;
+use crate::record::Namespace;
+use crate::tenant::{Dataset, Faults, OrgConfig, Tenant, TenantConfig};
+
+/// The size of the synthetic organisation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    S,
+    M,
+    L,
+}
+
+/// What a profile asks the tenant for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Sizes {
+    pub users: usize,
+    /// Team groups, besides the site's built-in ones.
+    pub groups: usize,
+    pub projects: usize,
+    /// Project roles in each project.
+    pub roles_per_project: usize,
+    pub permission_schemes: usize,
+    /// User API tokens in the organisation.
+    pub api_tokens: usize,
+    /// Assets objects.
+    pub assets: usize,
+}
+
+impl Profile {
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::S => "S",
+            Profile::M => "M",
+            Profile::L => "L",
+        }
+    }
+
+    pub fn sizes(self) -> Sizes {
+        match self {
+            Profile::S => Sizes {
+                users: 2_000,
+                groups: 200,
+                projects: 80,
+                roles_per_project: 8,
+                permission_schemes: 10,
+                api_tokens: 200,
+                assets: 4_000,
+            },
+            Profile::M => Sizes {
+                users: 10_000,
+                groups: 1_000,
+                projects: 400,
+                roles_per_project: 8,
+                permission_schemes: 40,
+                api_tokens: 1_000,
+                assets: 20_000,
+            },
+            Profile::L => Sizes {
+                users: 50_000,
+                groups: 5_000,
+                projects: 2_000,
+                roles_per_project: 8,
+                permission_schemes: 200,
+                api_tokens: 5_000,
+                assets: 100_000,
+            },
+        }
+    }
+}
+
+/// The bench's validated options (built from the flags by [`crate::cli`]).
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub profile: Profile,
+    /// Latency the tenant adds to every response.
+    pub latency: Duration,
+    /// Requests per second each endpoint allows before answering 429.
+    pub rps: u32,
+    /// Share of requests answered with an injected 429 or 503, in `[0, 0.5]`.
+    pub fault_rate: f64,
+    /// Products the collector is asked for.
+    pub products: Vec<Product>,
+    /// Also run the Python peer (`products` is then Jira only).
+    pub peer: bool,
+    /// Where the collector's JSON Lines are kept; `None`: a temporary file, removed afterwards.
+    pub keep_output: Option<PathBuf>,
+    /// The binary run as the collector (this one).
+    pub collector: PathBuf,
+    /// The folder holding the peer's `run.sh`.
+    pub peer_dir: PathBuf,
+}
+
+/// Where the peer lives in a checkout of this crate.
+pub fn default_peer_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peer")
+}
+
+/// The credentials of one bench tenant: fresh for every run, handed to the child through its
+/// environment.
+pub struct Credentials {
+    pub email: String,
+    pub token: SecretString,
+    pub admin_key: SecretString,
+}
+
+impl Credentials {
+    pub fn fresh() -> Self {
+        let fresh = || -> String {
+            std::iter::repeat_with(fastrand::alphanumeric)
+                .take(32)
+                .collect()
+        };
+        Credentials {
+            email: "bench@example.com".to_string(),
+            token: SecretString::from(fresh()),
+            admin_key: SecretString::from(fresh()),
+        }
+    }
+}
+
+/// Seam 1 of 2: the options as a tenant configuration.
+///
+/// Today's tenant takes the profile's users, groups, projects, API tokens and Assets objects,
+/// Atlassian's largest `/users/search` page (1,000) and 100-item Admin pages; its roles per
+/// project and permission schemes come from its generator (not `Sizes`). It injects no latency
+/// and enforces no rate limit, so `latency` and `rps` are not applied
+/// ([`pacing_applied`] says so in the summary); the fault rate becomes every-Nth faults:
+/// 429 with `Retry-After: 1` and 503 without it on the site, each at half the rate, and 429
+/// without `Retry-After` on the Admin and Assets APIs at the full rate.
+pub fn tenant_config(options: &Options, credentials: &Credentials) -> TenantConfig {
+    let sizes = options.profile.sizes();
+    let base = TenantConfig::demo(&credentials.email, credentials.token.clone());
+    let every = fault_period(options.fault_rate);
+    let half = every.saturating_mul(2);
+    TenantConfig {
+        users: sizes.users,
+        groups: sizes.groups,
+        projects: sizes.projects,
+        users_page_limit: 1000,
+        short_pages: false,
+        faults: Faults {
+            rate_limit_every: half,
+            retry_after_secs: 1,
+            unavailable_every: if half == 0 { 0 } else { half + 1 },
+        },
+        assets: crate::tenant::AssetsTenant {
+            objects: sizes.assets,
+            rate_limit_every: every,
+            ..base.assets.clone()
+        },
+        ..base
+    }
+    .with_org(OrgConfig {
+        api_tokens: sizes.api_tokens,
+        page_size: 100,
+        rate_limit_every: every,
+        ..OrgConfig::demo(credentials.admin_key.clone())
+    })
+}
+
+/// Whether today's tenant applies `--latency-ms` and `--rps` (see [`tenant_config`]).
+pub fn pacing_applied() -> bool {
+    false
+}
+
+/// One request in `1 / rate`, rounded; 0 (never) for a rate of 0.
+fn fault_period(rate: f64) -> u32 {
+    if rate <= 0.0 {
+        0
+    } else {
+        (1.0 / rate).round().clamp(1.0, f64::from(u32::MAX)) as u32
+    }
+}
+
+/// What the server counted during one collection.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ServerCounts {
+    /// Requests served, on both listeners.
+    pub requests: Option<u64>,
+    /// The fewest requests that could have collected the tenant, given its page sizes.
+    pub min_requests: Option<u64>,
+    /// Requests sent before an earlier `Retry-After` had elapsed.
+    pub early_retries: Option<u64>,
+    /// The shortest possible collection, from the tenant's request counts, page sizes, rate
+    /// limits and latency.
+    pub physical_limit_s: Option<f64>,
+    /// Requests answered 429 or 5xx.
+    pub faults: Option<u64>,
+}
+
+/// Seam 2 of 2: what the tenant counted. Today's tenant keeps a request log and nothing else,
+/// so only `requests` and `faults` are known; the rest stays `None`.
+pub fn server_counts(tenant: &Tenant) -> ServerCounts {
+    let log = tenant.requests();
+    let faults = log
+        .iter()
+        .filter(|r| r.status == 429 || r.status >= 500)
+        .count();
+    ServerCounts {
+        requests: Some(log.len() as u64),
+        faults: Some(faults as u64),
+        ..ServerCounts::default()
+    }
+}
+
+/// The record ids the tenant's ground truth says a collection of `products` must contain, on a
+/// site whose host is `host`. Families whose records cannot be told from the dataset alone
+/// (settings, events, coverage, stitched org-only users) are left out: this is a lower bound,
+/// so anything it lists and the output lacks is truly missing.
+pub fn expected_ids(data: &Dataset, host: &str, products: &[Product]) -> Vec<String> {
+    let ns = Namespace::new(host);
+    let mut ids = Vec::new();
+    if products.contains(&Product::Jira) {
+        ids.extend(data.users.iter().map(|u| ns.user(&u.account_id)));
+        for group in &data.groups {
+            let id = Some(group.group_id.as_str());
+            ids.push(ns.group(id, &group.name));
+            ids.extend(
+                group
+                    .members
+                    .iter()
+                    .map(|account| ns.group_member(id, &group.name, account)),
+            );
+        }
+        for project in &data.projects {
+            ids.push(ns.project(&project.id));
+            for role in &project.roles {
+                let role_id = role.id.to_string();
+                ids.push(ns.project_role(&project.id, &role_id));
+                ids.extend(
+                    role.actors
+                        .iter()
+                        .map(|a| ns.role_actor(&project.id, &role_id, &a.id.to_string())),
+                );
+            }
+        }
+        for scheme in &data.permission_schemes {
+            let scheme_id = scheme.id.to_string();
+            ids.extend(
+                scheme
+                    .grants
+                    .iter()
+                    .map(|g| ns.permission_grant(&scheme_id, &g.id.to_string())),
+            );
+        }
+        ids.extend(
+            data.application_roles
+                .iter()
+                .map(|r| ns.application_role(&r.key)),
+        );
+    }
+    if products.contains(&Product::Assets) {
+        let workspace = &data.assets.workspace_id;
+        ids.extend(
+            data.assets
+                .objects
+                .iter()
+                .map(|o| ns.assets(workspace, "object", &o.id)),
+        );
+    }
+    if products.contains(&Product::Confluence) {
+        ids.extend(data.confluence.spaces.iter().map(|s| ns.space(&s.id)));
+    }
+    if let (true, Some(org)) = (products.contains(&Product::Admin), &data.org) {
+        ids.extend(
+            org.api_tokens
+                .iter()
+                .map(|t| ns.secret(&org.org_id, "api_token", &t.id)),
+        );
+        ids.extend(
+            org.api_keys
+                .iter()
+                .map(|k| ns.secret(&org.org_id, "admin_api_key", &k.id)),
+        );
+    }
+    ids
+}
+
+/// The exactly-once check of one output file.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Check {
+    pub records: u64,
+    /// Records per `kind`.
+    pub kinds: BTreeMap<String, u64>,
+    /// Records whose id an earlier record already had.
+    pub duplicates: u64,
+    /// Expected ids no record had.
+    pub missing: u64,
+    /// Expected ids checked.
+    pub expected: u64,
+    /// A few offending ids, for the report on stderr.
+    #[serde(skip)]
+    pub examples: Vec<String>,
+}
+
+impl Check {
+    pub fn exactly_once(&self) -> bool {
+        self.duplicates == 0 && self.missing == 0
+    }
+}
+
+const EXAMPLES: usize = 5;
+
+/// Streams JSON Lines from `reader`, counting records per kind, ids seen twice, and ids of
+/// `expected` never seen. A line that is not a record with a `kind` and an `id` is an error
+/// naming its line number.
+pub fn check_records(
+    reader: impl BufRead,
+    expected: impl IntoIterator<Item = String>,
+) -> anyhow::Result<Check> {
+    #[derive(Deserialize)]
+    struct Line {
+        kind: String,
+        id: String,
+    }
+    let mut check = Check::default();
+    let mut seen: HashSet<String> = HashSet::new();
+    for (n, line) in reader.lines().enumerate() {
+        let line = line.with_context(|| format!("reading line {}", n + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let Line { kind, id } = serde_json::from_str(&line)
+            .with_context(|| format!("line {} is not a record with a kind and an id", n + 1))?;
+        check.records += 1;
+        *check.kinds.entry(kind).or_default() += 1;
+        if !seen.insert(id.clone()) {
+            check.duplicates += 1;
+            if check.examples.len() < EXAMPLES {
+                check.examples.push(format!("duplicate {id}"));
+            }
+        }
+    }
+    for id in expected {
+        check.expected += 1;
+        if !seen.contains(&id) {
+            check.missing += 1;
+            if check.examples.len() < EXAMPLES {
+                check.examples.push(format!("missing {id}"));
+            }
+        }
+    }
+    Ok(check)
+}
+
+/// The Python peer's figures.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct PeerFigures {
+    pub peer_wall_s: f64,
+    pub peer_records: Option<u64>,
+    /// Requests the tenant served to the peer.
+    pub peer_requests: Option<u64>,
+    /// `peer_wall_s / wall_s`: how many times faster the collector was.
+    pub speedup: f64,
+}
+
+/// The JSON summary, the last line on stdout.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    pub profile: &'static str,
+    pub products: Vec<&'static str>,
+    pub sizes: Sizes,
+    pub latency_ms: u64,
+    pub rps: u32,
+    pub fault_rate: f64,
+    /// Whether the tenant applied `latency_ms` and `rps`.
+    pub pacing_applied: bool,
+    pub wall_s: f64,
+    pub physical_limit_s: Option<f64>,
+    pub ratio: Option<f64>,
+    pub requests: Option<u64>,
+    pub min_requests: Option<u64>,
+    /// Retries the collector reported (its run summary).
+    pub retries: Option<u64>,
+    pub early_retries: Option<u64>,
+    /// Requests the tenant answered with 429 or 5xx.
+    pub faults: Option<u64>,
+    pub peak_rss_mb: Option<f64>,
+    pub cpu_s: Option<f64>,
+    /// `cpu_s / wall_s`.
+    pub cpu_share: Option<f64>,
+    pub records: u64,
+    pub records_per_s: f64,
+    pub kinds: BTreeMap<String, u64>,
+    pub expected_ids: u64,
+    pub duplicates: u64,
+    pub missing: u64,
+    /// The collector's exit status; `null` when it was ended by a signal.
+    pub collector_exit: Option<i32>,
+    /// Every record exactly once and the collector exited 0.
+    pub ok: bool,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<PeerFigures>,
+}
+
+impl Summary {
+    /// Puts the parts together; derived figures (`ratio`, `cpu_share`, `records_per_s`, `ok`)
+    /// are computed here and nowhere else.
+    pub fn new(options: &Options, child: &ChildRun, server: &ServerCounts, check: &Check) -> Self {
+        let wall_s = child.wall.as_secs_f64();
+        let per_wall = |x: f64| (wall_s > 0.0).then(|| x / wall_s);
+        let collector_exit = child.status.code();
+        Summary {
+            profile: options.profile.name(),
+            products: options.products.iter().map(|p| p.name()).collect(),
+            sizes: options.profile.sizes(),
+            latency_ms: u64::try_from(options.latency.as_millis()).unwrap_or(u64::MAX),
+            rps: options.rps,
+            fault_rate: options.fault_rate,
+            pacing_applied: pacing_applied(),
+            wall_s,
+            physical_limit_s: server.physical_limit_s,
+            ratio: server
+                .physical_limit_s
+                .filter(|limit| *limit > 0.0)
+                .map(|limit| wall_s / limit),
+            requests: server.requests,
+            min_requests: server.min_requests,
+            retries: child.retries,
+            early_retries: server.early_retries,
+            faults: server.faults,
+            peak_rss_mb: child.usage.map(|u| u.peak_rss_mb),
+            cpu_s: child.usage.map(|u| u.cpu_s),
+            cpu_share: child.usage.and_then(|u| per_wall(u.cpu_s)),
+            records: check.records,
+            records_per_s: per_wall(check.records as f64).unwrap_or(0.0),
+            kinds: check.kinds.clone(),
+            expected_ids: check.expected,
+            duplicates: check.duplicates,
+            missing: check.missing,
+            collector_exit,
+            ok: check.exactly_once() && collector_exit == Some(0),
+            peer: None,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+}
+
+/// The resources the child used, from `wait4`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Usage {
+    pub peak_rss_mb: f64,
+    /// User plus system CPU time.
+    pub cpu_s: f64,
+}
+
+/// How one collector child went.
+#[derive(Debug)]
+pub struct ChildRun {
+    pub wall: Duration,
+    pub status: ExitStatus,
+    /// `None` where the platform has no `wait4`.
+    pub usage: Option<Usage>,
+    /// From the collector's run summary on stderr.
+    pub retries: Option<u64>,
+}
+
+/// What [`run`] ends with: the summary, and whether the run passed.
+pub struct Outcome {
+    pub summary: Summary,
+}
+
+impl Outcome {
+    pub fn passed(&self) -> bool {
+        self.summary.ok
+    }
+}
+
+/// Runs the bench: tenant, collector child, exactly-once check, and the peer when asked.
+pub fn run(options: &Options) -> anyhow::Result<Outcome> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tenant's runtime")?;
+    let sizes = options.profile.sizes();
+    progress(format_args!(
+        "profile {}: {} users, {} groups, {} projects, {} API tokens, {} Assets objects; \
+         fault rate {}",
+        options.profile.name(),
+        sizes.users,
+        sizes.groups,
+        sizes.projects,
+        sizes.api_tokens,
+        sizes.assets,
+        options.fault_rate
+    ));
+    if !pacing_applied() {
+        progress(format_args!(
+            "the simulated tenant does not pace yet: --latency-ms {} and --rps {} are recorded, \
+             not applied; physical_limit_s, ratio, min_requests and early_retries are null",
+            options.latency.as_millis(),
+            options.rps
+        ));
+    }
+    let credentials = Credentials::fresh();
+    let config = tenant_config(options, &credentials);
+    let started = Instant::now();
+    let tenant = runtime
+        .block_on(Tenant::start(config.clone()))
+        .context("starting the simulated tenant")?;
+    progress(format_args!(
+        "tenant ready at {} in {:.1}s; collecting {}",
+        tenant.url(),
+        started.elapsed().as_secs_f64(),
+        products_arg(&options.products)
+    ));
+
+    let temp = tempfile::tempdir().context("creating a temporary directory for the output")?;
+    let output = match &options.keep_output {
+        Some(path) => path.clone(),
+        None => temp.path().join("inventory.jsonl"),
+    };
+    let org_id = config.org.as_ref().map(|org| org.org_id.clone());
+    let child = run_collector(options, &tenant, &credentials, org_id.as_deref(), &output)?;
+    let server = server_counts(&tenant);
+    progress(format_args!(
+        "collector finished ({}) after {:.1}s; checking every record exactly once",
+        child.status,
+        child.wall.as_secs_f64()
+    ));
+    let host = url::Url::parse(&tenant.url())
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_string))
+        .unwrap_or_else(|| "127.0.0.1".to_string());
+    let expected = expected_ids(tenant.dataset(), &host, &options.products);
+    let check = match std::fs::File::open(&output) {
+        Ok(file) => check_records(BufReader::new(file), expected)
+            .with_context(|| format!("checking {}", output.display()))?,
+        // No output at all: every expected record is missing.
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            check_records(std::io::empty(), expected)?
+        }
+        Err(error) => {
+            return Err(error).with_context(|| format!("opening {}", output.display()));
+        }
+    };
+    for example in &check.examples {
+        progress(format_args!("{example}"));
+    }
+    let mut summary = Summary::new(options, &child, &server, &check);
+    drop(tenant);
+
+    if options.peer {
+        let peer_tenant = runtime
+            .block_on(Tenant::start(config))
+            .context("starting a fresh tenant for the peer")?;
+        progress(format_args!("running the Python peer against a fresh tenant"));
+        let peer = run_peer(options, &peer_tenant, &credentials)?;
+        let served = server_counts(&peer_tenant).requests;
+        summary.peer = Some(PeerFigures {
+            speedup: if summary.wall_s > 0.0 {
+                peer.wall_s / summary.wall_s
+            } else {
+                0.0
+            },
+            peer_wall_s: peer.wall_s,
+            peer_records: peer.records,
+            peer_requests: served,
+        });
+    }
+    Ok(Outcome { summary })
+}
+
+fn progress(message: std::fmt::Arguments<'_>) {
+    eprintln!("bench: {message}");
+}
+
+fn products_arg(products: &[Product]) -> String {
+    products
+        .iter()
+        .map(|p| p.name())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Environment variables the collector reads; the child gets none of the caller's.
+const ATLASSIAN_ENV: [&str; 7] = [
+    "ATLASSIAN_SITE",
+    "ATLASSIAN_USERNAME",
+    "ATLASSIAN_TOKEN",
+    "ATLASSIAN_API_URL",
+    "ATLASSIAN_AUTH_URL",
+    "ATLASSIAN_ADMIN_API_KEY",
+    "ATLASSIAN_ORG_ID",
+];
+
+/// How often the bench says it is still waiting.
+const HEARTBEAT: Duration = Duration::from_secs(20);
+
+/// Runs `collect` as a child against `tenant`, timing it and reading its resource usage.
+fn run_collector(
+    options: &Options,
+    tenant: &Tenant,
+    credentials: &Credentials,
+    org_id: Option<&str>,
+    output: &Path,
+) -> anyhow::Result<ChildRun> {
+    let mut command = Command::new(&options.collector);
+    command
+        .arg("collect")
+        .args(["--site", &tenant.url()])
+        .args(["--api-url", &tenant.api_url()])
+        .args(["--username", &credentials.email])
+        .args(["--products", &products_arg(&options.products)])
+        .arg("--output")
+        .arg(output);
+    if let Some(org_id) = org_id {
+        command.args(["--org-id", org_id]);
+    }
+    for name in ATLASSIAN_ENV {
+        command.env_remove(name);
+    }
+    command
+        .env("ATLASSIAN_TOKEN", credentials.token.expose_secret())
+        .env(
+            "ATLASSIAN_ADMIN_API_KEY",
+            credentials.admin_key.expose_secret(),
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("starting the collector {}", options.collector.display()))?;
+    let stderr = child.stderr.take();
+    std::thread::scope(|scope| {
+        // The collector's stderr, passed on; its run summary carries the retry count.
+        let relay = scope.spawn(move || {
+            let mut retries = None;
+            if let Some(stderr) = stderr {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    eprintln!("collector: {line}");
+                    retries = retries_in_summary(&line).or(retries);
+                }
+            }
+            retries
+        });
+        let (stop, stopped) = mpsc::channel::<()>();
+        scope.spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(HEARTBEAT) {
+                progress(format_args!(
+                    "{:.0}s, {} requests served so far",
+                    started.elapsed().as_secs_f64(),
+                    tenant.requests().len()
+                ));
+            }
+        });
+        let waited = wait_with_usage(&mut child);
+        let wall = started.elapsed();
+        drop(stop);
+        let retries = relay.join().unwrap_or(None);
+        let (status, usage) = waited.context("waiting for the collector")?;
+        Ok(ChildRun {
+            wall,
+            status,
+            usage,
+            retries,
+        })
+    })
+}
+
+/// The retry count in the collector's run summary, `… (N requests, M retries) …`.
+pub fn retries_in_summary(line: &str) -> Option<u64> {
+    if !line.starts_with("collected ") {
+        return None;
+    }
+    let before = &line[..line.find(" retries)")?];
+    let number = before.rsplit(' ').next()?;
+    number.parse().ok()
+}
+
+/// Waits for `child` and reads the resources it alone used. `wait4` reports the child's own
+/// peak RSS and CPU time, which `getrusage(RUSAGE_CHILDREN)` would mix with other children's.
+#[cfg(unix)]
+fn wait_with_usage(child: &mut Child) -> std::io::Result<(ExitStatus, Option<Usage>)> {
+    use std::os::unix::process::ExitStatusExt;
+
+    let pid = libc::pid_t::try_from(child.id())
+        .map_err(|_| std::io::Error::other("the child's pid does not fit a pid_t"))?;
+    let mut status: libc::c_int = 0;
+    // SAFETY: `rusage` is plain old data, for which all-zero bytes are a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: both pointers are to live, writable locals of the types wait4 expects; `pid`
+        // is our own unreaped child, so no other process's status is consumed.
+        let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if reaped == pid {
+            break;
+        }
+        let error = std::io::Error::last_os_error();
+        if error.kind() != std::io::ErrorKind::Interrupted {
+            return Err(error);
+        }
+    }
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Ok((
+        ExitStatus::from_raw(status),
+        Some(Usage {
+            // Linux reports ru_maxrss in KiB.
+            peak_rss_mb: usage.ru_maxrss as f64 / 1024.0,
+            cpu_s: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+        }),
+    ))
+}
+
+#[cfg(not(unix))]
+fn wait_with_usage(child: &mut Child) -> std::io::Result<(ExitStatus, Option<Usage>)> {
+    Ok((child.wait()?, None))
+}
+
+/// The peer's own report, its last line on stdout.
+#[derive(Debug, Deserialize)]
+struct PeerReport {
+    wall_s: f64,
+    records: Option<u64>,
+}
+
+/// Runs `benches/peer/run.sh` against `tenant`: it makes its virtualenv, installs the pinned
+/// atlassian-python-api, collects, and prints a JSON line.
+fn run_peer(
+    options: &Options,
+    tenant: &Tenant,
+    credentials: &Credentials,
+) -> anyhow::Result<PeerReport> {
+    let script = options.peer_dir.join("run.sh");
+    if !script.is_file() {
+        bail!(
+            "the peer is not there: {} does not exist (run the bench from a checkout of \
+             atlassian-inventory, or leave out --peer)",
+            script.display()
+        );
+    }
+    let mut command = Command::new("bash");
+    command.arg(&script);
+    for name in ATLASSIAN_ENV {
+        command.env_remove(name);
+    }
+    let output = command
+        .env("ATLASSIAN_SITE", tenant.url())
+        .env("ATLASSIAN_USERNAME", &credentials.email)
+        .env("ATLASSIAN_TOKEN", credentials.token.expose_secret())
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .context("starting the peer with bash")?;
+    if !output.status.success() {
+        bail!(
+            "the peer failed ({}); see its messages above. It needs python3 with venv and pip, \
+             and PyPI to install atlassian-python-api",
+            output.status
+        );
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = stdout
+        .lines()
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .context("the peer printed nothing on stdout; it should end with a JSON line")?;
+    serde_json::from_str(last)
+        .with_context(|| format!("the peer's last line is not its JSON report: {last}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_retry_count_is_read_from_the_run_summary() {
+        let line = "collected 2 accounts, 103 users in 1.5s (212 requests, 7 retries); \
+                    route site; coverage complete";
+        assert_eq!(retries_in_summary(line), Some(7));
+        assert_eq!(retries_in_summary("warning: 3 retries)"), None);
+        assert_eq!(retries_in_summary("collected nothing"), None);
+    }
+
+    #[test]
+    fn fault_rates_become_periods() {
+        assert_eq!(fault_period(0.0), 0);
+        assert_eq!(fault_period(0.05), 20);
+        assert_eq!(fault_period(0.5), 2);
+        assert_eq!(fault_period(1e-12), u32::MAX);
+    }
+
+    #[test]
+    fn profiles_grow() {
+        let (s, m, l) = (Profile::S.sizes(), Profile::M.sizes(), Profile::L.sizes());
+        assert!(s.users < m.users && m.users < l.users);
+        assert_eq!(l.users, 50_000);
+        assert_eq!(l.assets, 100_000);
+    }
+}
