@@ -577,7 +577,9 @@ pub fn run(options: &Options) -> anyhow::Result<Outcome> {
         let peer_tenant = runtime
             .block_on(Tenant::start(config))
             .context("starting a fresh tenant for the peer")?;
-        progress(format_args!("running the Python peer against a fresh tenant"));
+        progress(format_args!(
+            "running the Python peer against a fresh tenant"
+        ));
         let peer = run_peer(options, &peer_tenant, &credentials)?;
         let served = server_counts(&peer_tenant).requests;
         summary.peer = Some(PeerFigures {
