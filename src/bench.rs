@@ -151,7 +151,8 @@ impl Credentials {
 /// Seam 1 of 2: the options as a tenant configuration.
 ///
 /// Today's tenant takes the profile's users, groups, projects, API tokens and Assets objects,
-/// Atlassian's largest `/users/search` page (1,000) and 100-item Admin pages; its roles per
+/// Atlassian's largest `/users/search` page (1,000), JSM's default `limit` (50) and 100-item
+/// Admin pages; its roles per
 /// project and permission schemes come from its generator (not `Sizes`). It injects no latency
 /// and enforces no rate limit, so `latency` and `rps` are not applied
 /// ([`pacing_applied`] says so in the summary); the fault rate becomes every-Nth faults:
@@ -177,6 +178,10 @@ pub fn tenant_config(options: &Options, credentials: &Credentials) -> TenantConf
             objects: sizes.assets,
             rate_limit_every: every,
             ..base.assets.clone()
+        },
+        jsm: crate::tenant::JsmTenant {
+            page_limit: 50,
+            ..base.jsm.clone()
         },
         ..base
     }
@@ -409,6 +414,8 @@ pub struct Summary {
     pub cpu_s: Option<f64>,
     /// `cpu_s / wall_s`.
     pub cpu_share: Option<f64>,
+    /// CPU time the bench process, serving the tenant, used during the collection.
+    pub tenant_cpu_s: Option<f64>,
     pub records: u64,
     pub records_per_s: f64,
     pub kinds: BTreeMap<String, u64>,
@@ -452,6 +459,7 @@ impl Summary {
             peak_rss_mb: child.usage.map(|u| u.peak_rss_mb),
             cpu_s: child.usage.map(|u| u.cpu_s),
             cpu_share: child.usage.and_then(|u| per_wall(u.cpu_s)),
+            tenant_cpu_s: child.tenant_cpu_s,
             records: check.records,
             records_per_s: per_wall(check.records as f64).unwrap_or(0.0),
             kinds: check.kinds.clone(),
@@ -486,6 +494,9 @@ pub struct ChildRun {
     pub usage: Option<Usage>,
     /// From the collector's run summary on stderr.
     pub retries: Option<u64>,
+    /// CPU time this process (the tenant, mostly) used meanwhile: when the collector's own CPU
+    /// is far below its wall time, this tells whether the tenant was the bottleneck.
+    pub tenant_cpu_s: Option<f64>,
 }
 
 /// What [`run`] ends with: the summary, and whether the run passed.
@@ -501,6 +512,16 @@ impl Outcome {
 
 /// Runs the bench: tenant, collector child, exactly-once check, and the peer when asked.
 pub fn run(options: &Options) -> anyhow::Result<Outcome> {
+    let credentials = Credentials::fresh();
+    let config = tenant_config(options, &credentials);
+    let temp = tempfile::tempdir().context("creating a temporary directory for the output")?;
+    let output = match &options.keep_output {
+        Some(path) => path.clone(),
+        None => temp.path().join("inventory.jsonl"),
+    };
+    let org_id = config.org.as_ref().map(|org| org.org_id.clone());
+    // Before the tenant takes memory: see `Launcher`.
+    let launcher = Launcher::spawn(options, &credentials, org_id.as_deref(), &output)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -525,8 +546,6 @@ pub fn run(options: &Options) -> anyhow::Result<Outcome> {
             options.rps
         ));
     }
-    let credentials = Credentials::fresh();
-    let config = tenant_config(options, &credentials);
     let started = Instant::now();
     let tenant = runtime
         .block_on(Tenant::start(config.clone()))
@@ -538,13 +557,7 @@ pub fn run(options: &Options) -> anyhow::Result<Outcome> {
         products_arg(&options.products)
     ));
 
-    let temp = tempfile::tempdir().context("creating a temporary directory for the output")?;
-    let output = match &options.keep_output {
-        Some(path) => path.clone(),
-        None => temp.path().join("inventory.jsonl"),
-    };
-    let org_id = config.org.as_ref().map(|org| org.org_id.clone());
-    let child = run_collector(options, &tenant, &credentials, org_id.as_deref(), &output)?;
+    let child = run_collector(launcher, &tenant)?;
     let server = server_counts(&tenant);
     progress(format_args!(
         "collector finished ({}) after {:.1}s; checking every record exactly once",
@@ -622,42 +635,90 @@ const ATLASSIAN_ENV: [&str; 7] = [
 /// How often the bench says it is still waiting.
 const HEARTBEAT: Duration = Duration::from_secs(20);
 
-/// Runs `collect` as a child against `tenant`, timing it and reading its resource usage.
-fn run_collector(
-    options: &Options,
-    tenant: &Tenant,
-    credentials: &Credentials,
-    org_id: Option<&str>,
-    output: &Path,
-) -> anyhow::Result<ChildRun> {
-    let mut command = Command::new(&options.collector);
-    command
-        .arg("collect")
-        .args(["--site", &tenant.url()])
-        .args(["--api-url", &tenant.api_url()])
-        .args(["--username", &credentials.email])
-        .args(["--products", &products_arg(&options.products)])
-        .arg("--output")
-        .arg(output);
-    if let Some(org_id) = org_id {
-        command.args(["--org-id", org_id]);
+/// The collector's process, started before the tenant exists and waiting for its addresses.
+///
+/// Linux carries a process's peak RSS across `fork` and `exec`: a child's `ru_maxrss` is at
+/// least what its parent had resident when it was spawned. Spawned from a bench that holds an L
+/// tenant (hundreds of MB), the collector would be charged for it. So the child is spawned
+/// first, while the bench is small, as `sh` reading the site and API URLs from its stdin, and
+/// `exec`s the collector once the tenant is up; same pid, so `wait4` still sees it.
+struct Launcher {
+    child: Child,
+}
+
+impl Launcher {
+    fn spawn(
+        options: &Options,
+        credentials: &Credentials,
+        org_id: Option<&str>,
+        output: &Path,
+    ) -> anyhow::Result<Launcher> {
+        let mut command = launcher_command(&options.collector)?;
+        command
+            .args(["--username", &credentials.email])
+            .args(["--products", &products_arg(&options.products)])
+            .arg("--output")
+            .arg(output);
+        if let Some(org_id) = org_id {
+            command.args(["--org-id", org_id]);
+        }
+        for name in ATLASSIAN_ENV {
+            command.env_remove(name);
+        }
+        let child = command
+            .env("ATLASSIAN_TOKEN", credentials.token.expose_secret())
+            .env(
+                "ATLASSIAN_ADMIN_API_KEY",
+                credentials.admin_key.expose_secret(),
+            )
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting the collector {}", options.collector.display()))?;
+        Ok(Launcher { child })
     }
-    for name in ATLASSIAN_ENV {
-        command.env_remove(name);
+
+    /// Hands the tenant's addresses over: the collector starts now.
+    fn start(&mut self, tenant: &Tenant) -> anyhow::Result<()> {
+        use std::io::Write;
+        let mut stdin = self
+            .child
+            .stdin
+            .take()
+            .context("the collector's stdin is gone")?;
+        writeln!(stdin, "{}\n{}", tenant.url(), tenant.api_url())
+            .context("handing the tenant's addresses to the collector")?;
+        Ok(())
     }
+}
+
+/// `sh` waiting for two lines (site, API URL), then `exec`ing `collector collect …` with them
+/// and the arguments added to the command.
+#[cfg(unix)]
+fn launcher_command(collector: &Path) -> anyhow::Result<Command> {
+    let mut command = Command::new("/bin/sh");
     command
-        .env("ATLASSIAN_TOKEN", credentials.token.expose_secret())
-        .env(
-            "ATLASSIAN_ADMIN_API_KEY",
-            credentials.admin_key.expose_secret(),
-        )
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        .arg("-c")
+        .arg(r#"read -r site && read -r api && exec "$0" collect --site "$site" --api-url "$api" "$@""#)
+        .arg(collector);
+    Ok(command)
+}
+
+#[cfg(not(unix))]
+fn launcher_command(collector: &Path) -> anyhow::Result<Command> {
+    bail!(
+        "bench needs a Unix system (a /bin/sh to start {} and wait4 to measure it)",
+        collector.display()
+    )
+}
+
+/// Starts the waiting collector against `tenant`, timing it and reading its resource usage.
+fn run_collector(mut launcher: Launcher, tenant: &Tenant) -> anyhow::Result<ChildRun> {
+    let cpu_before = own_cpu_s();
     let started = Instant::now();
-    let mut child = command
-        .spawn()
-        .with_context(|| format!("starting the collector {}", options.collector.display()))?;
+    launcher.start(tenant)?;
+    let mut child = launcher.child;
     let stderr = child.stderr.take();
     std::thread::scope(|scope| {
         // The collector's stderr, passed on; its run summary carries the retry count.
@@ -686,11 +747,15 @@ fn run_collector(
         drop(stop);
         let retries = relay.join().unwrap_or(None);
         let (status, usage) = waited.context("waiting for the collector")?;
+        let tenant_cpu_s = own_cpu_s()
+            .zip(cpu_before)
+            .map(|(after, before)| after - before);
         Ok(ChildRun {
             wall,
             status,
             usage,
             retries,
+            tenant_cpu_s,
         })
     })
 }
@@ -728,15 +793,36 @@ fn wait_with_usage(child: &mut Child) -> std::io::Result<(ExitStatus, Option<Usa
             return Err(error);
         }
     }
-    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     Ok((
         ExitStatus::from_raw(status),
         Some(Usage {
             // Linux reports ru_maxrss in KiB.
             peak_rss_mb: usage.ru_maxrss as f64 / 1024.0,
-            cpu_s: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+            cpu_s: timeval_s(usage.ru_utime) + timeval_s(usage.ru_stime),
         }),
     ))
+}
+
+/// User plus system CPU time of this process so far.
+#[cfg(unix)]
+fn own_cpu_s() -> Option<f64> {
+    // SAFETY: as in `wait_with_usage`: plain old data, written by getrusage.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid `who` and a pointer to a live, writable rusage.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return None;
+    }
+    Some(timeval_s(usage.ru_utime) + timeval_s(usage.ru_stime))
+}
+
+#[cfg(unix)]
+fn timeval_s(t: libc::timeval) -> f64 {
+    t.tv_sec as f64 + t.tv_usec as f64 / 1e6
+}
+
+#[cfg(not(unix))]
+fn own_cpu_s() -> Option<f64> {
+    None
 }
 
 #[cfg(not(unix))]

@@ -114,6 +114,7 @@ JSON summary (last line on stdout):
   faults                     requests the tenant answered with 429 or 5xx
   peak_rss_mb, cpu_s         the collector's peak resident memory and user+system CPU time
   cpu_share                  cpu_s / wall_s
+  tenant_cpu_s               CPU time this process, serving the tenant, used meanwhile
   records, records_per_s     records written, and per second of wall time
   kinds                      records per kind
   expected_ids               ids the tenant's ground truth says must be there

@@ -152,6 +152,7 @@ fn the_summary_has_every_field_and_null_for_what_is_not_known() {
             cpu_s: 1.0,
         }),
         retries: Some(2),
+        tenant_cpu_s: Some(3.0),
     };
     let server = ServerCounts {
         requests: Some(100),
@@ -188,6 +189,7 @@ fn the_summary_has_every_field_and_null_for_what_is_not_known() {
             "peak_rss_mb",
             "cpu_s",
             "cpu_share",
+            "tenant_cpu_s",
             "records",
             "records_per_s",
             "kinds",
