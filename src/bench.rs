@@ -499,14 +499,17 @@ pub struct ChildRun {
     pub tenant_cpu_s: Option<f64>,
 }
 
-/// What [`run`] ends with: the summary, and whether the run passed.
+/// What [`run`] ends with: the summary, and why the peer could not run, if it could not (the
+/// collector's figures are reported all the same).
 pub struct Outcome {
     pub summary: Summary,
+    pub peer_error: Option<anyhow::Error>,
 }
 
 impl Outcome {
+    /// Every record exactly once, the collector exited 0, and the peer ran if asked for.
     pub fn passed(&self) -> bool {
-        self.summary.ok
+        self.summary.ok && self.peer_error.is_none()
     }
 }
 
@@ -586,27 +589,47 @@ pub fn run(options: &Options) -> anyhow::Result<Outcome> {
     let mut summary = Summary::new(options, &child, &server, &check);
     drop(tenant);
 
-    if options.peer {
-        let peer_tenant = runtime
-            .block_on(Tenant::start(config))
-            .context("starting a fresh tenant for the peer")?;
-        progress(format_args!(
-            "running the Python peer against a fresh tenant"
-        ));
-        let peer = run_peer(options, &peer_tenant, &credentials)?;
-        let served = server_counts(&peer_tenant).requests;
-        summary.peer = Some(PeerFigures {
-            speedup: if summary.wall_s > 0.0 {
-                peer.wall_s / summary.wall_s
-            } else {
-                0.0
-            },
-            peer_wall_s: peer.wall_s,
-            peer_records: peer.records,
-            peer_requests: served,
-        });
-    }
-    Ok(Outcome { summary })
+    let peer_error = if options.peer {
+        match run_peer_on_fresh_tenant(options, &runtime, config, &credentials) {
+            Ok((peer, served)) => {
+                summary.peer = Some(PeerFigures {
+                    speedup: if summary.wall_s > 0.0 {
+                        peer.wall_s / summary.wall_s
+                    } else {
+                        0.0
+                    },
+                    peer_wall_s: peer.wall_s,
+                    peer_records: peer.records,
+                    peer_requests: served,
+                });
+                None
+            }
+            Err(error) => Some(error),
+        }
+    } else {
+        None
+    };
+    Ok(Outcome {
+        summary,
+        peer_error,
+    })
+}
+
+/// The peer's report and the requests the tenant served it.
+fn run_peer_on_fresh_tenant(
+    options: &Options,
+    runtime: &tokio::runtime::Runtime,
+    config: TenantConfig,
+    credentials: &Credentials,
+) -> anyhow::Result<(PeerReport, Option<u64>)> {
+    let tenant = runtime
+        .block_on(Tenant::start(config))
+        .context("starting a fresh tenant for the peer")?;
+    progress(format_args!(
+        "running the Python peer against a fresh tenant"
+    ));
+    let peer = run_peer(options, &tenant, credentials)?;
+    Ok((peer, server_counts(&tenant).requests))
 }
 
 fn progress(message: std::fmt::Arguments<'_>) {

@@ -124,8 +124,9 @@ JSON summary (last line on stdout):
   peer_wall_s, peer_records, peer_requests, speedup
                              with --peer: the Python peer's figures, and peer_wall_s / wall_s
 
-Exit status: 0 when ok, 1 when a record is missing or duplicated, the collector failed, or the
-bench itself could not run; 2 for bad flags.
+Exit status: 0 when ok, 1 when a record is missing or duplicated, the collector failed, the
+peer could not run (the summary is still printed), or the bench itself could not run; 2 for bad
+flags.
 
 Examples:
   atlassian-inventory bench --profile S

@@ -59,6 +59,9 @@ fn main() -> ExitCode {
             };
             match bench::run(&options) {
                 Ok(outcome) => {
+                    if let Some(error) = &outcome.peer_error {
+                        eprintln!("error: {error:#}");
+                    }
                     println!("{}", outcome.summary.to_json());
                     ExitCode::from(if outcome.passed() {
                         exit::OK

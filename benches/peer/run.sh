@@ -4,7 +4,8 @@
 # (ATLASSIAN_SITE, ATLASSIAN_USERNAME, ATLASSIAN_TOKEN), never from arguments.
 # The last line on stdout is the peer's JSON report; everything else goes to stderr.
 #
-# PEER_VENV overrides where the virtualenv lives (default: target/bench-peer-venv).
+# PEER_VENV overrides where the virtualenv lives (default: target/bench-peer-venv), PYTHON
+# the interpreter that creates it (default: python3).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -72,17 +72,13 @@ fn out_of_range_flags_are_refused_with_their_name() {
 
 #[test]
 fn the_peer_compares_jira_only() {
-    let options = options(&["--peer"]).unwrap();
-    assert_eq!(options.products, vec![Product::Jira]);
-    assert!(options.peer);
-    assert!(options.peer_dir.join("run.sh").is_file());
+    let peer = options(&["--peer"]).unwrap();
+    assert_eq!(peer.products, vec![Product::Jira]);
+    assert!(peer.peer);
+    assert!(peer.peer_dir.join("run.sh").is_file());
     let error = refused(&["--peer", "--products", "jira,confluence"]);
     assert!(error.contains("--peer"), "{error}");
-    assert!(options_accepted(&["--peer", "--products", "jira"]));
-}
-
-fn options_accepted(args: &[&str]) -> bool {
-    options(args).is_ok()
+    assert!(options(&["--peer", "--products", "jira"]).is_ok());
 }
 
 const JSONL: &str = r#"{"kind":"user","id":"h/user/a","site":"h"}
@@ -282,4 +278,26 @@ fn a_small_bench_run_prints_its_summary_last_and_passes() {
     assert!(json["cpu_s"].as_f64().unwrap() > 0.0);
     assert!(stderr.contains("bench: profile S"), "{stderr}");
     assert!(stderr.contains("collector: collected"), "{stderr}");
+}
+
+/// A peer that cannot run is said so, and fails the bench; the collector's figures still come.
+#[test]
+fn a_peer_that_cannot_start_fails_the_bench_after_the_summary() {
+    let mut command = Command::cargo_bin("atlassian-inventory").expect("binary is built");
+    for name in ATLASSIAN_ENV {
+        command.env_remove(name);
+    }
+    let assert = command
+        .env("PYTHON", "no-such-python-here")
+        .args(["bench", "--profile", "S", "--peer", "--latency-ms", "0"])
+        .assert()
+        .code(1);
+    let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(stderr.contains("no-such-python-here not found"), "{stderr}");
+    assert!(stderr.contains("error: the peer failed"), "{stderr}");
+    let json: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(json["ok"], true, "the collection itself passed: {json}");
+    assert!(json.get("peer_wall_s").is_none(), "{json}");
+    assert_eq!(json["products"], serde_json::json!(["jira"]));
 }
