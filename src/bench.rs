@@ -919,6 +919,20 @@ mod tests {
     }
 
     #[test]
+    fn the_retry_count_is_read_from_the_collectors_own_summary_line() {
+        let summary = crate::summary::Summary {
+            counts: BTreeMap::new(),
+            requests: 40,
+            retries: 3,
+            elapsed: Duration::from_secs(2),
+            problems: vec!["jira.users failed (HTTP 503)".to_string()],
+            not_implemented: Vec::new(),
+            route: Some("route site".to_string()),
+        };
+        assert_eq!(retries_in_summary(&summary.to_string()), Some(3));
+    }
+
+    #[test]
     fn fault_rates_become_periods() {
         assert_eq!(fault_period(0.0), 0);
         assert_eq!(fault_period(0.05), 20);
