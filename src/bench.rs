@@ -152,12 +152,14 @@ impl Credentials {
 ///
 /// Today's tenant takes the profile's users, groups, projects, API tokens and Assets objects,
 /// Atlassian's largest `/users/search` page (1,000), JSM's default `limit` (50) and 100-item
-/// Admin pages; its roles per
-/// project and permission schemes come from its generator (not `Sizes`). It injects no latency
-/// and enforces no rate limit, so `latency` and `rps` are not applied
-/// ([`pacing_applied`] says so in the summary); the fault rate becomes every-Nth faults:
-/// 429 with `Retry-After: 1` and 503 without it on the site, each at half the rate, and 429
-/// without `Retry-After` on the Admin and Assets APIs at the full rate.
+/// Admin pages; its roles per project and permission schemes come from its generator (not
+/// [`Sizes`]). It injects no latency and enforces no rate limit, so `latency` and `rps` are
+/// not applied ([`pacing_applied`] says so in the summary). The fault rate becomes every-Nth
+/// faults: 429 with `Retry-After: 1` and 503 without it on the site, each at half the rate,
+/// and 429 without `Retry-After` on the Admin and Assets APIs at the full rate.
+///
+/// When the tenant can be sized and paced itself, this becomes a call to its profile
+/// constructor with the options' latency, rate and fault rate, and [`pacing_applied`] `true`.
 pub fn tenant_config(options: &Options, credentials: &Credentials) -> TenantConfig {
     let sizes = options.profile.sizes();
     let base = TenantConfig::demo(&credentials.email, credentials.token.clone());
@@ -224,7 +226,9 @@ pub struct ServerCounts {
 }
 
 /// Seam 2 of 2: what the tenant counted. Today's tenant keeps a request log and nothing else,
-/// so only `requests` and `faults` are known; the rest stays `None`.
+/// so only `requests` and `faults` are known; the rest stays `None`. When the tenant reports
+/// its own counts (`min_requests`, `early_retries`, `physical_limit_s`), they are copied here,
+/// and `ratio` follows in [`Summary::new`].
 pub fn server_counts(tenant: &Tenant) -> ServerCounts {
     let log = tenant.requests();
     let faults = log
