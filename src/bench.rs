@@ -10,10 +10,11 @@
 //! `benches/peer/` (atlassian-python-api, through the tenant's `/rest/api/2`), for a speed ratio.
 //!
 //! Two narrow seams connect the bench to the tenant and are the only places that know what the
-//! tenant can do today: [`tenant_config`] turns the options into a
-//! [`TenantConfig`](crate::tenant::TenantConfig), and [`server_counts`] reads what the server
-//! counted. Figures the tenant cannot give yet (`physical_limit_s`, `min_requests`,
-//! `early_retries`, and with them `ratio`) are `null` in the summary, never estimated.
+//! tenant can do today: [`tenant_config`] turns the options into a [`TenantConfig`], and
+//! [`server_counts`] reads what the server counted. Figures the tenant cannot give yet
+//! (`physical_limit_s`, `min_requests`, `early_retries`, and with them `ratio`) are `null` in
+//! the summary, never estimated. [`expected_ids`] is the ground truth the output is checked
+//! against.
 //!
 //! Progress goes to stderr; the JSON summary is the last line on stdout.
 

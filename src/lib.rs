@@ -20,7 +20,7 @@
 //!   keeps 3LO grants between runs; [`auth`] (`auth login|status|logout`) and [`doctor`] are the
 //!   commands beside `collect`.
 //! - [`tenant`] is the simulated Atlassian tenant on loopback that `--demo`, the tests and the
-//!   benchmark run the real collector against; [`bench`] (`bench`) is that benchmark: the
+//!   benchmark run the real collector against; [`bench`](mod@bench) (`bench`) is that benchmark: the
 //!   tenant in process, the collector as a measured child, every record checked exactly once.
 
 pub mod admin;
