@@ -85,11 +85,152 @@ pub enum Command {
     /// everything answers, 3 when something is missing, 4 when the credentials are refused.
     #[command(after_help = after_help())]
     Doctor(CollectArgs),
+    /// Benchmark a full collection against a large simulated tenant: wall time, requests,
+    /// retries, the collector's peak memory and CPU, and a check that every record arrived
+    /// exactly once. Prints a JSON summary as the last line on stdout.
+    #[command(after_help = BENCH_HELP)]
+    Bench(BenchArgs),
     /// Manage the stored OAuth 2.0 (3LO) grant: login, status, logout.
     Auth {
         #[command(subcommand)]
         action: AuthCommand,
     },
+}
+
+const BENCH_HELP: &str = "\
+The tenant runs in this process on loopback; the collector runs as a child process (this binary,
+`collect`), so its memory and CPU are measured alone. Credentials are made up for the run and
+reach the child through its environment. Progress goes to stderr.
+
+JSON summary (last line on stdout):
+  profile, products          what was collected; latency_ms, rps, fault_rate as asked
+  sizes                      the tenant's dataset: what a complete collection must find
+  wall_s                     the collector's wall time, process start to exit
+  physical_limit_s           the shortest possible collection, from the tenant's own request
+                             counts, page sizes, rate limits and latency
+  ratio                      wall_s / physical_limit_s
+  requests, min_requests     requests that reached the tenant; the fewest that could do
+  retries                    retries the collector reported
+  early_retries              requests sent before a Retry-After elapsed, counted by the tenant
+  faults                     requests the tenant answered with an injected 429 or 503
+  throttled                  requests an endpoint's token bucket refused with 429
+  peak_rss_mb, cpu_s         the collector's peak resident memory and user+system CPU time
+  cpu_share                  cpu_s / wall_s
+  tenant_cpu_s               CPU time this process, serving the tenant, used meanwhile
+  records, records_per_s     records written, and per second of wall time
+  kinds                      records per kind
+  expected_ids               ids the tenant's ground truth says must be there
+  duplicates, missing        ids seen twice; expected ids never seen
+  collector_exit             the collector's exit status
+  ok                         every record exactly once and the collector exited 0
+  peer_wall_s, peer_records, peer_requests, speedup
+                             with --peer: the Python peer's figures, and peer_wall_s / wall_s
+
+Exit status: 0 when ok, 1 when a record is missing or duplicated, the collector failed, the
+peer could not run (the summary is still printed), or the bench itself could not run; 2 for bad
+flags.
+
+Examples:
+  atlassian-inventory bench --profile S
+  atlassian-inventory bench --profile M --fault-rate 0.05      # the soak run
+  atlassian-inventory bench --profile L --latency-ms 50 --peer";
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Size of the synthetic organisation: S (2,000 users), M (10,000) or L (50,000 users,
+    /// 5,000 groups, 2,000 projects, 5,000 API tokens, 100,000 Assets objects).
+    #[arg(long, value_enum, ignore_case = true, default_value_t = ProfileArg::S)]
+    pub profile: ProfileArg,
+
+    /// Latency the tenant adds to every response, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 50,
+          value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub latency_ms: u64,
+
+    /// Requests per second each endpoint allows; beyond, it answers 429 with Retry-After.
+    #[arg(long, value_name = "N", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub rps: u32,
+
+    /// Share of requests the tenant answers with an injected 429 or 503, from 0 to 0.5.
+    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+    pub fault_rate: f64,
+
+    /// Products to collect, comma-separated: jira,assets,jsm,confluence,admin [default: all;
+    /// jira with --peer].
+    #[arg(long, value_name = "LIST")]
+    pub products: Option<String>,
+
+    /// Also collect the same Jira data with the Python peer (benches/peer: atlassian-python-api
+    /// in a virtualenv it creates under target/) against a fresh tenant, and report the speedup.
+    /// Needs python3 with venv and pip.
+    #[arg(long)]
+    pub peer: bool,
+
+    /// Keep the collector's JSON Lines in this file (default: a temporary file, removed).
+    #[arg(long, value_name = "PATH")]
+    pub keep_output: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ProfileArg {
+    #[value(name = "S")]
+    S,
+    #[value(name = "M")]
+    M,
+    #[value(name = "L")]
+    L,
+}
+
+impl BenchArgs {
+    /// Validates the flags; `collector` is the binary the bench runs as its child.
+    pub fn into_options(self, collector: PathBuf) -> anyhow::Result<crate::bench::Options> {
+        if !(self.fault_rate.is_finite() && (0.0..=0.5).contains(&self.fault_rate)) {
+            bail!(
+                "--fault-rate {} is out of range: give a share of requests from 0 to 0.5 \
+                 (0.05 is one request in twenty)",
+                self.fault_rate
+            );
+        }
+        let products = match (&self.products, self.peer) {
+            (None, true) => vec![Product::Jira],
+            (None, false) => Product::ALL.to_vec(),
+            (Some(list), peer) => {
+                let products = Product::parse_list(list)?;
+                if peer && products != [Product::Jira] {
+                    bail!(
+                        "--peer compares Jira collections: leave out --products, or give \
+                         --products jira"
+                    );
+                }
+                products
+            }
+        };
+        if let Some(path) = &self.keep_output {
+            if path.is_dir() {
+                bail!(
+                    "--keep-output {} is a directory; give a file path",
+                    path.display()
+                );
+            }
+        }
+        let profile = match self.profile {
+            ProfileArg::S => crate::bench::Profile::S,
+            ProfileArg::M => crate::bench::Profile::M,
+            ProfileArg::L => crate::bench::Profile::L,
+        };
+        Ok(crate::bench::Options {
+            profile,
+            latency: Duration::from_millis(self.latency_ms),
+            rps: self.rps,
+            fault_rate: self.fault_rate,
+            products,
+            peer: self.peer,
+            keep_output: self.keep_output,
+            collector,
+            peer_dir: crate::bench::default_peer_dir(),
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]

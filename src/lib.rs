@@ -20,11 +20,13 @@
 //!   keeps 3LO grants between runs; [`auth`] (`auth login|status|logout`) and [`doctor`] are the
 //!   commands beside `collect`.
 //! - [`tenant`] is the simulated Atlassian tenant on loopback that `--demo`, the tests and the
-//!   benchmark run the real collector against.
+//!   benchmark run the real collector against; [`bench`](mod@bench) (`bench`) is that benchmark: the
+//!   tenant in process, the collector as a measured child, every record checked exactly once.
 
 pub mod admin;
 pub mod assets;
 pub mod auth;
+pub mod bench;
 pub mod cli;
 pub mod collect;
 pub mod config;

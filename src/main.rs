@@ -9,7 +9,7 @@ use clap::Parser;
 use atlassian_inventory::cli::{AuthCommand, Cli, Command};
 use atlassian_inventory::collect::RunError;
 use atlassian_inventory::config::Verbosity;
-use atlassian_inventory::{auth, collect, doctor, exit};
+use atlassian_inventory::{auth, bench, collect, doctor, exit};
 
 fn main() -> ExitCode {
     let Cli { command } = Cli::parse();
@@ -57,6 +57,32 @@ fn main() -> ExitCode {
                 }
                 Ok(Err(error)) => failed(error),
                 Err(code) => code,
+            }
+        }
+        Command::Bench(args) => {
+            let options = match std::env::current_exe()
+                .map_err(anyhow::Error::from)
+                .and_then(|collector| args.into_options(collector))
+            {
+                Ok(options) => options,
+                Err(error) => return usage(error),
+            };
+            match bench::run(&options) {
+                Ok(outcome) => {
+                    if let Some(error) = &outcome.peer_error {
+                        eprintln!("error: {error:#}");
+                    }
+                    println!("{}", outcome.summary.to_json());
+                    ExitCode::from(if outcome.passed() {
+                        exit::OK
+                    } else {
+                        exit::FATAL
+                    })
+                }
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    ExitCode::from(exit::FATAL)
+                }
             }
         }
         Command::Auth { action } => match action {

@@ -183,13 +183,7 @@ async fn schemas(State(site): SiteState, Path(workspace): Path<String>) -> Respo
 }
 
 fn object_type_json(site: &Site, workspace: &str, t: &AssetsType) -> Json_ {
-    let count = site
-        .data
-        .assets
-        .objects
-        .iter()
-        .filter(|o| o.type_id == t.id)
-        .count();
+    let count = site.data.assets.objects_of_type(&t.id);
     json!({
         "workspaceId": workspace,
         "globalId": format!("{workspace}:{}", t.id),

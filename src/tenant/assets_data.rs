@@ -15,12 +15,14 @@ pub struct AssetsData {
     pub types: Vec<AssetsType>,
     /// In id order.
     pub objects: Vec<AssetsObject>,
+    /// Objects per type id, counted once: every object type answer carries its count.
+    type_counts: std::collections::BTreeMap<String, usize>,
 }
 
 impl AssetsData {
     /// How many objects are of the type with this id.
     pub fn objects_of_type(&self, type_id: &str) -> usize {
-        self.objects.iter().filter(|o| o.type_id == type_id).count()
+        self.type_counts.get(type_id).copied().unwrap_or(0)
     }
 }
 
@@ -347,10 +349,15 @@ pub(super) fn generate(config: &AssetsTenant, users: &[User], groups: &[Group]) 
             values,
         });
     }
+    let mut type_counts = std::collections::BTreeMap::new();
+    for object in &objects {
+        *type_counts.entry(object.type_id.clone()).or_insert(0) += 1;
+    }
     AssetsData {
         workspace_id: uuid_like(TAG_WORKSPACE, 0),
         schemas,
         types,
         objects,
+        type_counts,
     }
 }

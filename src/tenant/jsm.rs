@@ -135,7 +135,7 @@ fn user_dto(base_url: &str, user: &User) -> Value {
 fn customer_dtos(site: &Site, account_ids: &[String]) -> Vec<Value> {
     account_ids
         .iter()
-        .filter_map(|id| site.data.jsm.customers.iter().find(|c| &c.account_id == id))
+        .filter_map(|id| site.data.jsm.customer(id))
         .map(|user| user_dto(&site.base_url, user))
         .collect()
 }

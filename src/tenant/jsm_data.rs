@@ -11,6 +11,17 @@ pub struct JsmData {
     /// Every customer: the site's `customer` accounts first, then the portal-only ones.
     pub customers: Vec<User>,
     pub organizations: Vec<Organization>,
+    /// Position in `customers` by account id.
+    customer_index: std::collections::BTreeMap<String, usize>,
+}
+
+impl JsmData {
+    /// The customer with this account id.
+    pub fn customer(&self, account_id: &str) -> Option<&User> {
+        self.customer_index
+            .get(account_id)
+            .map(|&i| &self.customers[i])
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -105,9 +116,15 @@ pub(super) fn generate(config: &JsmTenant, users: &[User], projects: &[Project])
             }
         })
         .collect();
+    let customer_index = customers
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.account_id.clone(), i))
+        .collect();
     JsmData {
         service_desks,
         customers,
         organizations,
+        customer_index,
     }
 }

@@ -28,7 +28,8 @@
 //!   (Basic auth with the site's credentials, as on `api.atlassian.com`);
 //! - `jsm_data`, `jsm`: Jira Service Management's service desks, customers and organisations;
 //! - `oauth`: the OAuth authorization server and the `/ex/{product}/{cloudId}` gateway on the
-//!   Admin listener, and the site's public `/_edge/tenant_info`.
+//!   Admin listener, and the site's public `/_edge/tenant_info`;
+//! - `v2`: Jira's REST v2 paths, served as their v3 twins.
 
 mod admin;
 mod assets;
@@ -45,6 +46,7 @@ mod jsm_data;
 mod oauth;
 mod org_data;
 mod pacing;
+mod v2;
 
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
@@ -559,12 +561,9 @@ impl Tenant {
                 gate::gate,
             ))
             .merge(oauth::public_site_routes());
-        let app = app
-            .with_state(site.clone())
-            .layer(axum::middleware::from_fn_with_state(
-                injector.clone(),
-                chaos::inject,
-            ));
+        let app = v2::alias(app.with_state(site.clone()).layer(
+            axum::middleware::from_fn_with_state(injector.clone(), chaos::inject),
+        ));
         // The Assets paths have their own gate (the site's Basic credentials); everything
         // else on this listener is the Admin API.
         let assets_api = assets::api_routes().layer(axum::middleware::from_fn_with_state(

@@ -5,6 +5,8 @@
 //! - `assets`, `jsm`: the same for Jira Assets (gateway, AQL, fallbacks) and JSM.
 //! - `admin`: the Org Admin product: stitching, secrets, licences, cursors, scopes, the v1
 //!   fallback, and each credential only on its own API.
+//! - `bench`: the benchmark's flags, exactly-once check and summary, the tenant's `/rest/api/2`
+//!   alias, and one small run of the built binary.
 //! - `cli`: the built binary end to end: formats, exit statuses, `--demo`, secrets.
 //! - `faults`: every switchable fault of the tenant, transient and permanent, and the
 //!   pagination lies: retried to success, or contained to the one listing they hit.
@@ -26,6 +28,7 @@
 mod admin;
 mod admin_tenant;
 mod assets;
+mod bench;
 mod cli;
 mod collect;
 mod confluence;
