@@ -596,7 +596,7 @@ fn chain_key(host: Host, method: &str, path: &str, query: &str) -> Option<String
 ///   `role/{id}` per role, and one `permissionscheme` per company-managed project; one each of
 ///   `/permissionscheme`, `/application-properties`, `/applicationrole`, UPM and mail settings.
 /// - One route probe, `/rest/api/3/myself`.
-/// - Confluence: `pages(groups, p)` of `/wiki/rest/api/group` (members come from Jira's
+/// - Confluence: `pages(groups, min(p, 200))` of `/wiki/rest/api/group` (members come from Jira's
 ///   listing); `pages(spaces, p)` of v2 spaces and per space `pages(grants, p)` of its
 ///   permissions, `p` the Confluence page limit; retention, UPM, `pages(audit entries of the
 ///   last 24 hours, p)`; site permissions: `/cgraphql`, plus the gateway when it is blocked.
@@ -648,7 +648,8 @@ pub fn min_requests(data: &Dataset, config: &TenantConfig) -> u64 {
     // Confluence.
     let conf = &config.confluence;
     let p = conf.page_limit;
-    n += pages(data.groups.len(), p);
+    // v1 group listings take at most 200 a page (a larger limit is a 400).
+    n += pages(data.groups.len(), p.min(200));
     n += pages(data.confluence.spaces.len(), p);
     n += data
         .confluence
