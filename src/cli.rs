@@ -137,7 +137,7 @@ Examples:
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Size of the synthetic organisation: S (2,000 users), M (10,000) or L (50,000 users,
+    /// Size of the synthetic organisation: S (1,000 users), M (10,000) or L (50,000 users,
     /// 5,000 groups, 2,000 projects, 5,000 API tokens, 100,000 Assets objects).
     #[arg(long, value_enum, ignore_case = true, default_value_t = ProfileArg::S)]
     pub profile: ProfileArg,
