@@ -663,9 +663,9 @@ fn run_collector(mut launcher: Launcher, tenant: &Tenant) -> anyhow::Result<Chil
         scope.spawn(move || {
             while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(HEARTBEAT) {
                 progress(format_args!(
-                    "{:.0}s, {} requests served so far",
+                    "{:.0}s, {} requests so far",
                     started.elapsed().as_secs_f64(),
-                    tenant.requests().len()
+                    tenant.pacing_report().requests
                 ));
             }
         });
