@@ -523,10 +523,10 @@ async fn collect_products(
     let confluence_on = site_on && products.contains(&Product::Confluence);
     if !jira_on {
         ctx.shared.jira_users.reach();
-        ctx.shared.jira_groups.reach();
+        ctx.shared.jira_groups_listed.reach();
     }
     if !confluence_on {
-        ctx.shared.confluence_groups.reach();
+        ctx.shared.confluence_groups_listed.reach();
     }
     let jira = async {
         if jira_on {

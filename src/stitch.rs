@@ -7,11 +7,14 @@
 //!   waits in an unlinked temporary file (mode 0600), so memory keeps only account ids and
 //!   offsets however many accounts are waiting.
 //! - Groups: Jira and Confluence list the same site groups with the same ids, and a site's
-//!   groups are also the organisation's. [`SeenGroups`] records which group records and which
-//!   complete member lists were emitted. The products run concurrently; a fixed precedence keeps
-//!   the output the same on every run: Confluence's groups wait until Jira's are done
-//!   ([`Shared::jira_groups`]), and the Admin directory's groups and memberships wait until both
-//!   are ([`Shared::confluence_groups`]).
+//!   groups are also the organisation's. [`SeenGroups`] records which group records were
+//!   emitted and which groups a site product listed (and so lists the members of). The products
+//!   run concurrently; a fixed precedence keeps the output the same on every run: Confluence's
+//!   group listing waits until Jira's listing is done ([`Shared::jira_groups_listed`]) and takes
+//!   only the groups Jira did not list; the Admin directory's groups and memberships wait until
+//!   both listings are done ([`Shared::confluence_groups_listed`]) and take only the groups
+//!   neither listed. Only the listings are waited for, never the member lists, so the
+//!   directory's long cursor walk starts within seconds.
 //! - JSM customers: Jira's users/search lists customer accounts too. [`SiteUsers`] keeps the
 //!   account ids Jira emitted; JSM waits until Jira's users are done ([`Shared::jira_users`])
 //!   and emits a `user` record only for a customer not among them, once.
@@ -214,12 +217,12 @@ pub fn merge(jira: User, admin: User) -> User {
     }
 }
 
-/// Which groups were emitted, and whose members were all emitted, by an earlier product of the
-/// run. Holds group record ids only.
+/// Which groups were emitted, and which a site product listed (and so lists the members of).
+/// Holds group record ids only.
 #[derive(Debug, Default)]
 pub struct SeenGroups {
     emitted: Mutex<HashSet<String>>,
-    members_listed: Mutex<HashSet<String>>,
+    site_listed: Mutex<HashSet<String>>,
 }
 
 impl SeenGroups {
@@ -228,14 +231,15 @@ impl SeenGroups {
         lock(&self.emitted).insert(id.to_string())
     }
 
-    /// True when another product already emitted every member of the group.
-    pub fn members_listed(&self, id: &str) -> bool {
-        lock(&self.members_listed).contains(id)
+    /// A site product listed the group: its members come from that product. True when
+    /// this call is the first to say so.
+    pub fn mark_site_listed(&self, id: &str) -> bool {
+        lock(&self.site_listed).insert(id.to_string())
     }
 
-    /// Every member of the group was emitted, without a failed page.
-    pub fn mark_members_listed(&self, id: &str) {
-        lock(&self.members_listed).insert(id.to_string());
+    /// Whether a site product listed the group (and so lists its members).
+    pub fn site_listed(&self, id: &str) -> bool {
+        lock(&self.site_listed).contains(id)
     }
 }
 
@@ -309,19 +313,18 @@ pub struct Shared {
     pub site_users: SiteUsers,
     /// Jira's users are all emitted (or Jira is not collected): JSM's customers may follow.
     pub jira_users: Milestone,
-    /// Jira's groups and their members are done (or Jira is not collected): Confluence's
-    /// groups may follow.
-    pub jira_groups: Milestone,
-    /// Confluence's groups and their members are done (or Confluence is not collected):
-    /// with [`Shared::jira_groups`], the site's groups are final for the Admin directory.
-    pub confluence_groups: Milestone,
+    /// Jira's group listing is done (or Jira is not collected): Confluence's may follow.
+    pub jira_groups_listed: Milestone,
+    /// Confluence's group listing is done (or Confluence is not collected): with
+    /// [`Shared::jira_groups_listed`], the site's groups are final for the Admin directory.
+    pub confluence_groups_listed: Milestone,
 }
 
 impl Shared {
-    /// Waits until the site's products have listed every group and member list they will.
-    pub async fn site_groups_done(&self) {
-        self.jira_groups.wait().await;
-        self.confluence_groups.wait().await;
+    /// Waits until the site's products have listed every group they will.
+    pub async fn site_groups_listed(&self) {
+        self.jira_groups_listed.wait().await;
+        self.confluence_groups_listed.wait().await;
     }
 }
 
@@ -435,8 +438,9 @@ mod tests {
         let seen = SeenGroups::default();
         assert!(seen.first_sight("g1"));
         assert!(!seen.first_sight("g1"));
-        assert!(!seen.members_listed("g1"));
-        seen.mark_members_listed("g1");
-        assert!(seen.members_listed("g1"));
+        assert!(!seen.site_listed("g1"));
+        assert!(seen.mark_site_listed("g1"));
+        assert!(!seen.mark_site_listed("g1"));
+        assert!(seen.site_listed("g1"));
     }
 }

@@ -333,9 +333,9 @@ impl Seen {
 
 /// The directory's users, their groups and licence use. Returns the service accounts found.
 async fn directory(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<Vec<wire::Person>, Abort> {
-    // Members of groups the site listed in full come from the site; wait until it has listed
-    // every group it will.
-    ctx.shared.site_groups_done().await;
+    // Members of groups the site listed come from the site; wait until it has listed every
+    // group it will (its group listings, not its member lists: they take much longer).
+    ctx.shared.site_groups_listed().await;
     let body = json!({
         "limit": DIRECTORY_PAGE,
         "expand": ["productAccess", "groups", "platformRoles"],
@@ -367,10 +367,7 @@ async fn directory(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<Vec<wire::P
                 let (Some(group_id), Some(name)) = (&group.id, &group.name) else {
                     continue;
                 };
-                if ctx
-                    .groups
-                    .members_listed(&ctx.ns.group(Some(group_id), name))
-                {
+                if ctx.groups.site_listed(&ctx.ns.group(Some(group_id), name)) {
                     continue;
                 }
                 let edge = group_membership(ctx, group_id, name, &account_id);
@@ -435,7 +432,7 @@ async fn v1_directory(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<Vec<wire
 /// Directory groups no site product reported (product-access groups of other products,
 /// organisation-only groups).
 async fn groups(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<(), Abort> {
-    ctx.shared.site_groups_done().await;
+    ctx.shared.site_groups_listed().await;
     let path = format!("/admin/v2/orgs/{org_id}/directories/-/groups/search");
     let body = json!({ "limit": DIRECTORY_PAGE });
     let mut pager = CursorPager::new(CursorRequest::Post { path, body });

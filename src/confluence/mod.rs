@@ -115,19 +115,23 @@ pub async fn collect(ctx: &Ctx) -> Result<(), Abort> {
     Ok(())
 }
 
-/// Every group, and each group's members as soon as its page arrives; groups and edges Jira
-/// already emitted are skipped. Starts once Jira's groups are done, so which product emits a
-/// shared group does not depend on timing.
+/// Every group Jira did not list, and each such group's members as soon as its page arrives
+/// (Jira writes the groups it listed, members included). Starts once Jira's group listing is
+/// done, so which product writes a shared group does not depend on timing.
 async fn groups(ctx: &Ctx) -> Result<(), Abort> {
-    let _done = ctx.shared.confluence_groups.reached_on_drop();
-    ctx.shared.jira_groups.wait().await;
     let tally = Tally::new(&GROUPS);
     let members = Arc::new(Tally::new(&GROUP_MEMBERS));
     let (tx, rx) = mpsc::channel::<wire::Group>(QUEUE);
     let listing = async {
+        let _listed = ctx.shared.confluence_groups_listed.reached_on_drop();
+        ctx.shared.jira_groups_listed.wait().await;
         let mut pager = V1Pager::new("/wiki/rest/api/group", Vec::new(), GROUPS_PAGE);
         while let Page::Items(page) = ctx.next_page::<wire::Group>(&mut pager, &tally).await? {
             for group in page {
+                // Listed by Jira (or earlier in this listing): written already, members too.
+                if !ctx.groups.mark_site_listed(&group.record_id(&ctx.ns)) {
+                    continue;
+                }
                 if ctx.groups.first_sight(&group.record_id(&ctx.ns)) {
                     ctx.out.emit(Record::Group(group.record(&ctx.ns))).await?;
                     tally.records(1);
@@ -148,13 +152,8 @@ async fn groups(ctx: &Ctx) -> Result<(), Abort> {
     ctx.finish(&members).await
 }
 
-/// One group's members, by group id (names can change). Skipped when Jira already listed them
-/// all: the edges would be the same records.
+/// One group's members, by group id (names can change).
 async fn group_members(ctx: &Ctx, group: &wire::Group, tally: &Tally) -> Result<(), Abort> {
-    let record_id = group.record_id(&ctx.ns);
-    if ctx.groups.members_listed(&record_id) {
-        return Ok(());
-    }
     let Some(group_id) = &group.id else {
         tracing::warn!(
             "confluence.group_members: group {:?} has no id; its members cannot be listed",
@@ -179,11 +178,7 @@ async fn group_members(ctx: &Ctx, group: &wire::Group, tally: &Tally) -> Result<
                     }
                 }
             }
-            Page::End => {
-                ctx.groups.mark_members_listed(&record_id);
-                return Ok(());
-            }
-            Page::Failed => return Ok(()),
+            Page::End | Page::Failed => return Ok(()),
         }
     }
 }

@@ -563,7 +563,13 @@ impl Client {
         let status = response.status();
         let headers = response.headers().clone();
         permit.observe(status.as_u16(), &headers, self.clock.now());
-        let mut body = Vec::new();
+        // Sized once from Content-Length when the server sends it (capped: the header is the
+        // server's word, not a promise), instead of growing page by page through reallocation.
+        let expected = response
+            .content_length()
+            .unwrap_or(0)
+            .min(MAX_BODY_BYTES as u64);
+        let mut body = Vec::with_capacity(expected as usize);
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {

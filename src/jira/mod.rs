@@ -203,17 +203,21 @@ async fn users(ctx: &Ctx) -> Result<(), Abort> {
 }
 
 /// Every group, and each group's members (inactive ones included) as soon as its page arrives.
+/// Jira lists groups first: every group it lists is its to write, members included.
 async fn groups(ctx: &Ctx) -> Result<(), Abort> {
-    let _done = ctx.shared.jira_groups.reached_on_drop();
     let tally = Tally::new(&GROUPS);
     let members = Arc::new(Tally::new(&GROUP_MEMBERS));
     let (tx, rx) = mpsc::channel::<wire::Group>(QUEUE);
     let listing = async {
+        let _listed = ctx.shared.jira_groups_listed.reached_on_drop();
         let mut pager = PageBeanPager::new("/rest/api/3/group/bulk", Vec::new(), GROUPS_PAGE);
         while let Page::Items(page) = ctx.next_page::<wire::Group>(&mut pager, &tally).await? {
             for group in page {
                 let record = group.record(&ctx.ns);
-                // Confluence may have emitted the same site group already.
+                // A group a listing repeats is written, and its members listed, once.
+                if !ctx.groups.mark_site_listed(&record.id) {
+                    continue;
+                }
                 if ctx.groups.first_sight(&record.id) {
                     ctx.out.emit(Record::Group(record)).await?;
                     tally.records(1);
@@ -238,10 +242,6 @@ async fn groups(ctx: &Ctx) -> Result<(), Abort> {
 /// One group's members. `includeInactiveUsers=true`: Jira hides deactivated members otherwise,
 /// and those are exactly the ones an access review looks for.
 async fn group_members(ctx: &Ctx, group: &wire::Group, tally: &Tally) -> Result<(), Abort> {
-    let record_id = group.record(&ctx.ns).id;
-    if ctx.groups.members_listed(&record_id) {
-        return Ok(());
-    }
     let selector = match &group.group_id {
         Some(id) => ("groupId", id.clone()),
         None => ("groupname", group.name.clone()),
@@ -267,8 +267,6 @@ async fn group_members(ctx: &Ctx, group: &wire::Group, tally: &Tally) -> Result<
             }
         }
     }
-    // Every member read: Confluence need not list this group's members again.
-    ctx.groups.mark_members_listed(&record_id);
     Ok(())
 }
 
