@@ -40,8 +40,11 @@
 //!   `Retry-After` (seconds or an HTTP date), else `X-RateLimit-Reset` (`yyyy-MM-ddTHH:mmZ` or
 //!   RFC 3339), has passed, counted from when the 429 arrived. A quota 429 (a reason containing
 //!   `quota`) pauses **every endpoint of the host** until then, without touching the rates. Any
-//!   other reason (`jira-cost-based`, …) counts as a burst, and so does a 503 with `Retry-After`. A 429 with neither header pauses nothing: the
-//!   request backs off with the retry policy's jittered backoff, and the rate is cut.
+//!   other reason (`jira-cost-based`, …) counts as a burst, and so does a 503 with `Retry-After`.
+//!   A 429 with neither header pauses nothing: the request backs off with the retry policy's
+//!   jittered backoff, and the rate is cut. A 429 that arrives while the endpoint's last answer
+//!   said its bucket held a token for every request still out (`X-RateLimit-Remaining`) is not
+//!   this run's pace: the pause is honoured but the rate and window are kept.
 //! - Decreases happen at most once per [`HOLD`] and never for a response to a request sent before
 //!   the last decrease: one overload is answered once, not once per request in flight. A 429 is
 //!   held back by an earlier 429 only: the gentler decrease before it was not enough.
@@ -321,6 +324,11 @@ impl Endpoint {
         if let Some(limit) = signal.limit {
             state.learn_budget(limit, self.share);
         }
+        // What the bucket held at the last answer that was not a refusal.
+        let room_before = state.last_remaining.take();
+        if !signal.throttled {
+            state.last_remaining = signal.remaining;
+        }
         if signal.throttled {
             if let Some(wait) = signal.wait {
                 let until = after(now, wait);
@@ -336,7 +344,14 @@ impl Endpoint {
                     "paused by the server"
                 );
             }
-            if !signal.quota && state.decrease(THROTTLED_DECREASE, true, self.share, sent_at, now) {
+            // A 429 when the bucket last had a token for every request still out was not
+            // brought on by this run's pace (a fault, or a limit other than this endpoint's):
+            // the pause is honoured, the rate kept. Cutting it would only slow the run further.
+            let ours = room_before.is_none_or(|room| room < state.in_flight as f64);
+            if !signal.quota
+                && ours
+                && state.decrease(THROTTLED_DECREASE, true, self.share, sent_at, now)
+            {
                 state.window = (state.window * 0.5).max(1.0);
             }
         } else if signal.near_limit || state.few_remaining(signal) {
@@ -427,6 +442,8 @@ struct State {
     window: f64,
     max_window: f64,
     in_flight: usize,
+    /// `X-RateLimit-Remaining` of the last answer that was not a refusal.
+    last_remaining: Option<f64>,
     /// The window held a request back since the last fine response.
     window_bound: bool,
     /// When the requests of the last second were sent, to tell the rate actually used.
@@ -456,6 +473,7 @@ impl State {
             window: INITIAL_WINDOW.min(max_window),
             max_window,
             in_flight: 0,
+            last_remaining: None,
             window_bound: false,
             sent: VecDeque::new(),
             first_sent: None,
@@ -1173,6 +1191,9 @@ mod tests {
         served: u32,
         throttled: u32,
         early: u32,
+        /// Every Nth request is refused with a 429 whatever the bucket holds (0: never).
+        fault_every: u32,
+        requests: u32,
     }
 
     impl Bucket {
@@ -1189,6 +1210,8 @@ mod tests {
                 served: 0,
                 throttled: 0,
                 early: 0,
+                fault_every: 0,
+                requests: 0,
             }
         }
 
@@ -1203,7 +1226,9 @@ mod tests {
             if self.counts {
                 pairs.push(("x-ratelimit-limit", format!("{}", self.limit)));
             }
-            if self.tokens < 1.0 {
+            self.requests += 1;
+            let fault = self.fault_every > 0 && self.requests % self.fault_every == 0;
+            if self.tokens < 1.0 || fault {
                 self.throttled += 1;
                 self.retry_after_until = t + 1.0;
                 pairs.push(("retry-after", "1".to_string()));
@@ -1288,7 +1313,8 @@ mod tests {
                         tickets[worker].get_or_insert_with(|| Ticket::new(Arc::clone(&endpoint)));
                     match ticket.step(now) {
                         Step::Go => {
-                            if pauses.iter().any(|(from, to)| *from <= t && t < *to) {
+                            // Agenda times are whole nanoseconds; `to` is a float sum.
+                            if pauses.iter().any(|(from, to)| *from <= t && t < *to - 1e-9) {
                                 sent_while_paused += 1;
                             }
                             let (status, headers) = bucket.serve(t + latency / 2.0);
@@ -1337,6 +1363,19 @@ mod tests {
         let achieved = report("nearlimit only", &bucket, 60.0);
         assert!(achieved >= 90.0, "{achieved}/s");
         assert_eq!(sent_while_paused, 0);
+    }
+
+    #[test]
+    fn a_429_while_the_bucket_had_room_pauses_but_keeps_the_rate() {
+        // One request in 40 refused out of the blue: each pauses the endpoint for its second,
+        // so at most 40 requests go through per 1.4 s (about 28/s) however the client paces.
+        let limits = Limits::new(64, 1.0);
+        let mut bucket = Bucket::new(true);
+        bucket.fault_every = 40;
+        let sent_while_paused = simulate(&limits, &mut bucket, 32, 60.0);
+        let achieved = report("a fault in 40", &bucket, 60.0);
+        assert_eq!(sent_while_paused, 0);
+        assert!(achieved >= 24.0, "{achieved}/s: the faults cut the rate");
     }
 
     #[test]
