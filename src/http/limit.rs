@@ -1227,7 +1227,7 @@ mod tests {
                 pairs.push(("x-ratelimit-limit", format!("{}", self.limit)));
             }
             self.requests += 1;
-            let fault = self.fault_every > 0 && self.requests % self.fault_every == 0;
+            let fault = self.fault_every > 0 && self.requests.is_multiple_of(self.fault_every);
             if self.tokens < 1.0 || fault {
                 self.throttled += 1;
                 self.retry_after_until = t + 1.0;
