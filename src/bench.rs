@@ -548,17 +548,6 @@ fn products_arg(products: &[Product]) -> String {
         .join(",")
 }
 
-/// Environment variables the collector reads; the child gets none of the caller's.
-const ATLASSIAN_ENV: [&str; 7] = [
-    "ATLASSIAN_SITE",
-    "ATLASSIAN_USERNAME",
-    "ATLASSIAN_TOKEN",
-    "ATLASSIAN_API_URL",
-    "ATLASSIAN_AUTH_URL",
-    "ATLASSIAN_ADMIN_API_KEY",
-    "ATLASSIAN_ORG_ID",
-];
-
 /// How often the bench says it is still waiting.
 const HEARTBEAT: Duration = Duration::from_secs(20);
 
@@ -589,7 +578,8 @@ impl Launcher {
         if let Some(org_id) = org_id {
             command.args(["--org-id", org_id]);
         }
-        for name in ATLASSIAN_ENV {
+        // The collector reads these; the child gets none of the caller's.
+        for name in crate::cli::ENVIRONMENT {
             command.env_remove(name);
         }
         let child = command
@@ -781,7 +771,7 @@ fn run_peer(
     }
     let mut command = Command::new("bash");
     command.arg(&script);
-    for name in ATLASSIAN_ENV {
+    for name in crate::cli::ENVIRONMENT {
         command.env_remove(name);
     }
     let output = command

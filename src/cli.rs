@@ -12,6 +12,17 @@ use crate::config::{self, Config, Product, Target, Verbosity};
 use crate::http::HttpSettings;
 use crate::output::{Destination, Format, OutputSpec};
 
+/// Every environment variable a flag reads (a test keeps the list complete).
+pub const ENVIRONMENT: [&str; 7] = [
+    "ATLASSIAN_SITE",
+    "ATLASSIAN_USERNAME",
+    "ATLASSIAN_TOKEN",
+    "ATLASSIAN_API_URL",
+    "ATLASSIAN_AUTH_URL",
+    "ATLASSIAN_ADMIN_API_KEY",
+    "ATLASSIAN_ORG_ID",
+];
+
 const CREDENTIALS_HELP: &str = "\
 Credentials:
   The username decides the method: an email address (contains '@') means an API token, sent as
@@ -688,6 +699,28 @@ fn output_spec(format: FormatArg, output: PathBuf) -> anyhow::Result<OutputSpec>
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn environment_names_every_variable_a_flag_reads() {
+        use clap::CommandFactory;
+        fn walk(command: &clap::Command, found: &mut std::collections::BTreeSet<String>) {
+            for arg in command.get_arguments() {
+                if let Some(name) = arg.get_env() {
+                    found.insert(name.to_string_lossy().into_owned());
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, found);
+            }
+        }
+        let mut found = std::collections::BTreeSet::new();
+        walk(&super::Cli::command(), &mut found);
+        // ATLASSIAN_TOKEN and ATLASSIAN_ADMIN_API_KEY are read in code, never through a flag.
+        found.extend(["ATLASSIAN_TOKEN".into(), "ATLASSIAN_ADMIN_API_KEY".into()]);
+        let listed: std::collections::BTreeSet<String> =
+            super::ENVIRONMENT.iter().map(|s| s.to_string()).collect();
+        assert_eq!(found, listed);
+    }
+
     use super::*;
 
     fn parse(args: &[&str]) -> CollectArgs {

@@ -15,15 +15,7 @@ use secrecy::SecretString;
 use serde_json::Value;
 
 /// Environment variables the binary reads, removed so the machine's own never leak in.
-pub const ATLASSIAN_ENV: [&str; 7] = [
-    "ATLASSIAN_SITE",
-    "ATLASSIAN_USERNAME",
-    "ATLASSIAN_TOKEN",
-    "ATLASSIAN_API_URL",
-    "ATLASSIAN_AUTH_URL",
-    "ATLASSIAN_ADMIN_API_KEY",
-    "ATLASSIAN_ORG_ID",
-];
+pub use atlassian_inventory::cli::ENVIRONMENT as ATLASSIAN_ENV;
 
 pub const EMAIL: &str = "auditor@example.com";
 pub const TOKEN: &str = "tok-7f3a9c1e-NEVER-PRINT-ME-5d2b";
