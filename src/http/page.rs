@@ -204,7 +204,15 @@ impl OffsetKind for JsmPages {
     type Page<T: DeserializeOwned + Send> = PagedDto<T>;
 }
 
-/// Walks an offset-paged listing of kind `K`, advancing by the items received.
+/// Pages of a listing with a `total` asked for at once, after its first page.
+const PAGES_AT_ONCE: i64 = 4;
+
+/// Walks an offset-paged listing of kind `K`, advancing by the items received. Once a page
+/// has told the listing's `total` (Jira's PageBean) and the page size the server keeps to, the
+/// next pages are asked for [`PAGES_AT_ONCE`] at a time, concurrently; they are checked in
+/// order with the same rules, and a page that does not end where the next one starts (a short
+/// page, a last page, a failure) ends the batch there: the pages after it are dropped unread
+/// and the listing goes on from where that page says, so nothing is skipped or read twice.
 #[derive(Debug)]
 pub struct Paged<K> {
     path: String,
@@ -214,6 +222,10 @@ pub struct Paged<K> {
     next: Option<i64>,
     /// The largest `total` a page of this listing has reported.
     total_seen: Option<i64>,
+    /// How many items a full page holds, as the first page showed (servers clamp the size).
+    stride: Option<i64>,
+    /// A page of the last batch that failed after good ones: the error the next call returns.
+    failed: Option<ApiError>,
     kind: std::marker::PhantomData<fn() -> K>,
 }
 
@@ -234,6 +246,8 @@ impl<K: OffsetKind> Paged<K> {
             headers: &[],
             next: Some(0),
             total_seen: None,
+            stride: None,
+            failed: None,
             kind: std::marker::PhantomData,
         }
     }
@@ -245,21 +259,83 @@ impl<K: OffsetKind> Paged<K> {
         self
     }
 
+    /// The starts of the pages to ask for now: `start`, and while the total and the page size
+    /// are known, the pages after it, up to [`PAGES_AT_ONCE`] and the total.
+    fn batch(&self, start: i64) -> Vec<i64> {
+        let (Some(total), Some(stride)) = (self.total_seen, self.stride) else {
+            return vec![start];
+        };
+        let mut starts = vec![start];
+        for n in 1..PAGES_AT_ONCE {
+            match stride
+                .checked_mul(n)
+                .and_then(|step| start.checked_add(step))
+            {
+                Some(at) if at < total => starts.push(at),
+                _ => break,
+            }
+        }
+        starts
+    }
+
+    async fn page<T: DeserializeOwned + Send>(
+        &self,
+        client: &Client,
+        start: i64,
+    ) -> Result<K::Page<T>, ApiError> {
+        let query = offset_query(&self.query, (K::START, K::SIZE), start, self.page_size);
+        client.get_with(&self.path, &query, self.headers).await
+    }
+
     async fn fetch<T: DeserializeOwned + Send>(
         &mut self,
         client: &Client,
     ) -> Result<Option<Vec<T>>, ApiError> {
+        if let Some(error) = self.failed.take() {
+            return Err(error);
+        }
         let Some(start) = self.next else {
             return Ok(None);
         };
-        let query = offset_query(&self.query, (K::START, K::SIZE), start, self.page_size);
-        let page: K::Page<T> = client.get_with(&self.path, &query, self.headers).await?;
-        self.next = page
-            .next_start(start, &mut self.total_seen)
-            .map_err(|reason| {
-                ApiError::pagination("GET", client.url(&self.path, &query).as_str(), reason)
-            })?;
-        Ok(Some(page.into_items()))
+        let starts = self.batch(start);
+        let pages =
+            futures_util::future::join_all(starts.iter().map(|&at| self.page::<T>(client, at)))
+                .await;
+        let mut items: Option<Vec<T>> = None;
+        for (i, (&at, page)) in starts.iter().zip(pages).enumerate() {
+            let checked = page.and_then(|page| {
+                let next = page
+                    .next_start(at, &mut self.total_seen)
+                    .map_err(|reason| {
+                        let query =
+                            offset_query(&self.query, (K::START, K::SIZE), at, self.page_size);
+                        ApiError::pagination("GET", client.url(&self.path, &query).as_str(), reason)
+                    })?;
+                Ok((next, page))
+            });
+            let (next, page) = match (checked, &items) {
+                (Ok(checked), _) => checked,
+                (Err(error), None) => return Err(error),
+                // The pages before it are good: hand them out now, the error next time.
+                (Err(error), Some(_)) => {
+                    self.failed = Some(error);
+                    self.next = None;
+                    break;
+                }
+            };
+            let page = page.into_items();
+            if at == start && next.is_some() && self.stride.is_none() {
+                self.stride = i64::try_from(page.len()).ok().filter(|n| *n > 0);
+            }
+            items.get_or_insert_with(Vec::new).extend(page);
+            self.next = next;
+            // The next page asked for starts where this one ends: go on with it. Otherwise
+            // (a short, long or last page) the rest of the batch is not used.
+            if next.is_none() || next != starts.get(i + 1).copied() {
+                break;
+            }
+        }
+        Ok(items)
     }
 }
 

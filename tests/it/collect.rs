@@ -396,3 +396,48 @@ async fn a_lasting_outage_fails_each_family_without_looping() {
     assert_eq!(tenant.requests().len(), 9 * 3);
     assert_eq!(clock.sleeps().len(), 9 * 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pagebean_listing_with_a_total_asks_for_later_pages_several_at_a_time() {
+    use std::sync::Arc;
+
+    use atlassian_inventory::http::page::{PageBeanPager, Pager};
+    use atlassian_inventory::http::retry::SystemClock;
+    use atlassian_inventory::http::{Auth, Client, HttpSettings};
+    use secrecy::SecretString;
+    use serde_json::Value;
+
+    let tenant = start(TenantConfig {
+        groups: 30,
+        ..small()
+    })
+    .await;
+    let groups = tenant.dataset().groups.len();
+    assert!(
+        groups > 10,
+        "the listing must span more than a few pages: {groups}"
+    );
+    let client = Client::new(
+        tenant.url().parse().unwrap(),
+        Auth::ApiToken {
+            email: EMAIL.to_string(),
+            token: SecretString::from(TOKEN),
+        },
+        &HttpSettings::default(),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let mut pager = PageBeanPager::new("/rest/api/3/group/bulk", Vec::new(), 2);
+    let mut batches = Vec::new();
+    let mut ids = Vec::new();
+    while let Some(page) = pager.next::<Value>(&client).await.unwrap() {
+        batches.push(page.len());
+        ids.extend(page.into_iter().map(|g| g["groupId"].to_string()));
+    }
+    // The first page tells the total; then four pages of two come back at once.
+    assert_eq!(batches[0], 2, "{batches:?}");
+    assert_eq!(batches[1], 8, "{batches:?}");
+    assert_eq!(batches.iter().sum::<usize>(), groups);
+    let unique: BTreeSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), groups, "every group once");
+}
