@@ -8,8 +8,10 @@
 //!   clap.
 //! - [`collect`] runs one collection: products produce records concurrently, one writer
 //!   ([`output`]) streams them out, [`summary`] and [`coverage`] say what was and was not seen.
-//! - [`http`] owns every request to Atlassian: credentials, retries and `Retry-After`,
-//!   concurrency, response limits and pagination ([`http::page`]).
+//! - [`http`] owns every request to Atlassian: credentials, retries and `Retry-After`, the
+//!   per-endpoint rate and concurrency scheduler ([`http::limit`]), response limits and
+//!   pagination ([`http::page`]); [`redact`] blanks anything credential-like in the response
+//!   text its errors quote.
 //! - [`jira`] (the Jira platform), [`assets`] (the JSM CMDB, on the api.atlassian.com gateway),
 //!   [`jsm`] (Jira Service Management), [`confluence`] and [`admin`] (the Org Admin API) are
 //!   products: one function per resource.
