@@ -205,7 +205,7 @@ impl OffsetKind for JsmPages {
 }
 
 /// Pages of a listing with a `total` asked for at once, after its first page.
-const PAGES_AT_ONCE: i64 = 4;
+pub const PAGES_AT_ONCE: i64 = 4;
 
 /// Walks an offset-paged listing of kind `K`, advancing by the items received. Once a page
 /// has told the listing's `total` (Jira's PageBean) and the page size the server keeps to, the
