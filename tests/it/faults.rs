@@ -536,3 +536,38 @@ async fn a_confluence_next_link_back_to_the_first_page_is_refused() {
     faulty.assert_no_duplicates();
     assert!(faulty.requests() <= clean.requests());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_jira_listed_keeps_its_members_with_jira_even_when_they_fail() {
+    // Jira lists every group but cannot read their members. The groups are Jira's, so
+    // Confluence (which lists the same groups) does not stand in: the gap is Jira's coverage,
+    // and no Confluence edge appears for them.
+    let (clean, faulty) = with_and_without(
+        small(),
+        chaos(Fault::Status(500), Scope::always(MEMBERS)),
+        &[Product::Jira, Product::Confluence],
+        |config| config.http.retry.max_retries = 0,
+    )
+    .await;
+    assert_eq!(faulty.coverage("jira.group_members")["status"], "failed");
+    assert_eq!(faulty.coverage("jira.groups")["status"], "collected");
+    assert_eq!(faulty.coverage("confluence.groups")["status"], "collected");
+    let member_edges = |run: &Run| {
+        of_kind(&run.records, "membership")
+            .into_iter()
+            .filter(|m| m["relation"] == "group_member")
+            .count()
+    };
+    assert!(member_edges(&clean) > 0);
+    assert_eq!(member_edges(&faulty), 0, "no product filled Jira's gap");
+    let sources: BTreeSet<String> = of_kind(&faulty.records, "group")
+        .iter()
+        .map(|g| text(g, "source"))
+        .collect();
+    assert_eq!(
+        sources,
+        BTreeSet::from(["jira".to_string()]),
+        "Jira lists first"
+    );
+    faulty.assert_no_duplicates();
+}
