@@ -249,7 +249,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Account ids already emitted as `user` records by a site product (Jira first, then JSM).
+/// Account ids already emitted as `user` records by a site product (Jira; JSM waits for Jira's users, then adds the rest).
 #[derive(Debug, Default)]
 pub struct SiteUsers {
     emitted: Mutex<HashSet<String>>,

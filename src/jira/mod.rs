@@ -182,7 +182,7 @@ async fn users(ctx: &Ctx) -> Result<(), Abort> {
                 tracing::warn!("jira.users: skipped an account without accountId");
                 continue;
             };
-            // Shared with JSM, which runs next and skips the customers listed here.
+            // Shared with JSM, which waits for this listing and skips the customers it wrote.
             if !ctx.shared.site_users.first_sight(account_id) {
                 continue;
             }
