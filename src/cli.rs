@@ -8,20 +8,13 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{self, Config, Product, Target, Verbosity};
-use crate::http::HttpSettings;
-use crate::output::{Destination, Format, OutputSpec};
+use inventory_collector::config::{self, Config, Product, Target, Verbosity};
+use inventory_collector::http::HttpSettings;
+use inventory_collector::output::{Destination, Format, OutputSpec};
 
 /// Every environment variable a flag reads (a test keeps the list complete).
-pub const ENVIRONMENT: [&str; 7] = [
-    "ATLASSIAN_SITE",
-    "ATLASSIAN_USERNAME",
-    "ATLASSIAN_TOKEN",
-    "ATLASSIAN_API_URL",
-    "ATLASSIAN_AUTH_URL",
-    "ATLASSIAN_ADMIN_API_KEY",
-    "ATLASSIAN_ORG_ID",
-];
+#[cfg(test)]
+use inventory_collector::config::ENVIRONMENT;
 
 const CREDENTIALS_HELP: &str = "\
 Credentials:
@@ -81,7 +74,7 @@ pub struct Cli {
 fn after_help() -> String {
     format!(
         "{CREDENTIALS_HELP}{}\n{AFTER_HELP}",
-        crate::scopes::describe()
+        inventory_collector::scopes::describe()
     )
 }
 
@@ -96,152 +89,11 @@ pub enum Command {
     /// everything answers, 3 when something is missing, 4 when the credentials are refused.
     #[command(after_help = after_help())]
     Doctor(CollectArgs),
-    /// Benchmark a full collection against a large simulated tenant: wall time, requests,
-    /// retries, the collector's peak memory and CPU, and a check that every record arrived
-    /// exactly once. Prints a JSON summary as the last line on stdout.
-    #[command(after_help = BENCH_HELP)]
-    Bench(BenchArgs),
     /// Manage the stored OAuth 2.0 (3LO) grant: login, status, logout.
     Auth {
         #[command(subcommand)]
         action: AuthCommand,
     },
-}
-
-const BENCH_HELP: &str = "\
-The tenant runs in this process on loopback; the collector runs as a child process (this binary,
-`collect`), so its memory and CPU are measured alone. Credentials are made up for the run and
-reach the child through its environment. Progress goes to stderr.
-
-JSON summary (last line on stdout):
-  profile, products          what was collected; latency_ms, rps, fault_rate as asked
-  sizes                      the tenant's dataset: what a complete collection must find
-  wall_s                     the collector's wall time, process start to exit
-  physical_limit_s           the shortest possible collection, from the tenant's own request
-                             counts, page sizes, rate limits and latency
-  ratio                      wall_s / physical_limit_s
-  requests, min_requests     requests that reached the tenant; the fewest that could do
-  retries                    retries the collector reported
-  early_retries              requests sent before a Retry-After elapsed, counted by the tenant
-  faults                     requests the tenant answered with an injected 429 or 503
-  throttled                  requests an endpoint's token bucket refused with 429
-  peak_rss_mb, cpu_s         the collector's peak resident memory and user+system CPU time
-  cpu_share                  cpu_s / wall_s
-  tenant_cpu_s               CPU time this process, serving the tenant, used meanwhile
-  records, records_per_s     records written, and per second of wall time
-  kinds                      records per kind
-  expected_ids               ids the tenant's ground truth says must be there
-  duplicates, missing        ids seen twice; expected ids never seen
-  collector_exit             the collector's exit status
-  ok                         every record exactly once and the collector exited 0
-  peer_wall_s, peer_records, peer_requests, speedup
-                             with --peer: the Python peer's figures, and peer_wall_s / wall_s
-
-Exit status: 0 when ok, 1 when a record is missing or duplicated, the collector failed, the
-peer could not run (the summary is still printed), or the bench itself could not run; 2 for bad
-flags.
-
-Examples:
-  atlassian-inventory bench --profile S
-  atlassian-inventory bench --profile M --fault-rate 0.05      # the soak run
-  atlassian-inventory bench --profile L --latency-ms 50 --peer";
-
-#[derive(Debug, Args)]
-pub struct BenchArgs {
-    /// Size of the synthetic organisation: S (1,000 users), M (10,000) or L (50,000 users,
-    /// 5,000 groups, 2,000 projects, 5,000 API tokens, 100,000 Assets objects).
-    #[arg(long, value_enum, ignore_case = true, default_value_t = ProfileArg::S)]
-    pub profile: ProfileArg,
-
-    /// Latency the tenant adds to every response, in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 50,
-          value_parser = clap::value_parser!(u64).range(0..=10_000))]
-    pub latency_ms: u64,
-
-    /// Requests per second each endpoint allows; beyond, it answers 429 with Retry-After.
-    #[arg(long, value_name = "N", default_value_t = 100,
-          value_parser = clap::value_parser!(u32).range(1..))]
-    pub rps: u32,
-
-    /// Share of requests the tenant answers with an injected 429 or 503, from 0 to 0.5.
-    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
-    pub fault_rate: f64,
-
-    /// Products to collect, comma-separated: jira,assets,jsm,confluence,admin [default: all;
-    /// jira with --peer].
-    #[arg(long, value_name = "LIST")]
-    pub products: Option<String>,
-
-    /// Also collect the same Jira data with the Python peer (benches/peer: atlassian-python-api
-    /// in a virtualenv it creates under target/) against a fresh tenant, and report the speedup.
-    /// Needs python3 with venv and pip.
-    #[arg(long)]
-    pub peer: bool,
-
-    /// Keep the collector's JSON Lines in this file (default: a temporary file, removed).
-    #[arg(long, value_name = "PATH")]
-    pub keep_output: Option<PathBuf>,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum ProfileArg {
-    #[value(name = "S")]
-    S,
-    #[value(name = "M")]
-    M,
-    #[value(name = "L")]
-    L,
-}
-
-impl BenchArgs {
-    /// Validates the flags; `collector` is the binary the bench runs as its child.
-    pub fn into_options(self, collector: PathBuf) -> anyhow::Result<crate::bench::Options> {
-        if !(self.fault_rate.is_finite() && (0.0..=0.5).contains(&self.fault_rate)) {
-            bail!(
-                "--fault-rate {} is out of range: give a share of requests from 0 to 0.5 \
-                 (0.05 is one request in twenty)",
-                self.fault_rate
-            );
-        }
-        let products = match (&self.products, self.peer) {
-            (None, true) => vec![Product::Jira],
-            (None, false) => Product::ALL.to_vec(),
-            (Some(list), peer) => {
-                let products = Product::parse_list(list)?;
-                if peer && products != [Product::Jira] {
-                    bail!(
-                        "--peer compares Jira collections: leave out --products, or give \
-                         --products jira"
-                    );
-                }
-                products
-            }
-        };
-        if let Some(path) = &self.keep_output {
-            if path.is_dir() {
-                bail!(
-                    "--keep-output {} is a directory; give a file path",
-                    path.display()
-                );
-            }
-        }
-        let profile = match self.profile {
-            ProfileArg::S => crate::bench::Profile::S,
-            ProfileArg::M => crate::bench::Profile::M,
-            ProfileArg::L => crate::bench::Profile::L,
-        };
-        Ok(crate::bench::Options {
-            profile,
-            latency: Duration::from_millis(self.latency_ms),
-            rps: self.rps,
-            fault_rate: self.fault_rate,
-            products,
-            peer: self.peer,
-            keep_output: self.keep_output,
-            collector,
-            peer_dir: crate::bench::default_peer_dir(),
-        })
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -471,7 +323,7 @@ pub enum FormatArg {
 
 impl CollectArgs {
     /// Validates the flags; `env` looks up environment variables (injected for tests).
-    pub fn into_config(self, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
+    pub fn into_config(self, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Collect> {
         let explicit_products = self.products.is_some();
         let products = Product::parse_list(
             self.products
@@ -492,7 +344,7 @@ impl CollectArgs {
         }
         let admin = admin_key.map(|key| config::AdminAccess {
             key,
-            settings: crate::admin::AdminSettings {
+            settings: inventory_collector::admin::AdminSettings {
                 org_id: self.org_id.clone().filter(|id| !id.trim().is_empty()),
                 stale_days: self.stale_days,
             },
@@ -522,14 +374,11 @@ impl CollectArgs {
             .as_deref()
             .map(str::trim)
             .filter(|name| !name.is_empty() && !name.contains('@'));
-        let target = if self.demo {
-            match demo_client {
-                Some(client_id) => Target::DemoOAuth {
-                    client_id: client_id.to_string(),
-                },
-                None => Target::Demo,
-            }
-        } else if organization_only {
+        let demo = self.demo.then(|| Demo {
+            client_id: demo_client.map(str::to_string),
+            stale_days: self.stale_days,
+        });
+        let target = if demo.is_some() || organization_only {
             Target::Organization
         } else {
             let site = self.site.context(
@@ -555,7 +404,7 @@ impl CollectArgs {
             };
             Target::Site {
                 url,
-                auth: config::auth(&username, secret, oauth.as_ref())?,
+                credentials: config::credentials(&username, secret, oauth.as_ref())?,
             }
         };
         let verbosity = match (self.quiet, self.verbose) {
@@ -568,14 +417,14 @@ impl CollectArgs {
             max_concurrency: usize::from(self.max_concurrency),
             rate_share: self.rate_share,
             timeout: Duration::from_secs(self.timeout),
-            retry: crate::http::retry::RetryPolicy {
+            retry: inventory_collector::http::retry::RetryPolicy {
                 max_retries: self.max_retries,
                 base: Duration::from_secs_f64(self.retry_base),
                 ..defaults.retry.clone()
             },
             ..defaults
         };
-        Ok(Config {
+        let config = Config {
             target,
             products,
             output,
@@ -587,8 +436,29 @@ impl CollectArgs {
             aql: self.aql.filter(|aql| !aql.trim().is_empty()),
             progress: verbosity == Verbosity::Normal && std::io::stderr().is_terminal(),
             verbosity,
-        })
+        };
+        Ok(Collect { config, demo })
     }
+}
+
+/// What `collect` (or `doctor`) was asked to do.
+#[derive(Debug)]
+pub struct Collect {
+    pub config: Config,
+    /// `--demo`: collect the built-in simulated tenant instead. The config's target, API URL and
+    /// Admin key are then the simulator's, filled in once it has started (`crate::demo`).
+    pub demo: Option<Demo>,
+}
+
+/// How `--demo` signs in.
+#[derive(Debug)]
+#[cfg_attr(not(feature = "demo"), allow(dead_code))]
+pub struct Demo {
+    /// With `--username` without '@': the OAuth client credentials of a service account with
+    /// this client id (the demo makes up the secret); else an API token.
+    pub client_id: Option<String>,
+    /// `--stale-days`, for the demo organisation's tokens and keys.
+    pub stale_days: u32,
 }
 
 /// The API token or client secret: `--token-file`, else `ATLASSIAN_TOKEN`. `strict`: refuse a
@@ -615,7 +485,7 @@ fn token_store(
     flag: Option<PathBuf>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<PathBuf> {
-    flag.or_else(|| crate::token_store::default_path(env))
+    flag.or_else(|| inventory_collector::token_store::default_path(env))
         .context(
             "cannot tell where the OAuth token store goes (no XDG_CONFIG_HOME or HOME); give \
          --token-store PATH",
@@ -633,7 +503,7 @@ impl LoginArgs {
     pub fn into_config(
         self,
         env: &dyn Fn(&str) -> Option<String>,
-    ) -> anyhow::Result<crate::auth::LoginConfig> {
+    ) -> anyhow::Result<inventory_collector::auth::LoginConfig> {
         let client_id = self
             .username
             .map(|name| name.trim().to_string())
@@ -647,13 +517,13 @@ impl LoginArgs {
         }
         let products = Product::parse_list(self.products.as_deref().unwrap_or("jira,confluence"))?;
         let site = self.site.as_deref().map(config::site_url).transpose()?;
-        Ok(crate::auth::LoginConfig {
+        Ok(inventory_collector::auth::LoginConfig {
             client_id,
             client_secret: secret(self.token_file.as_deref(), false, env)?,
             auth_url: config::auth_url(&self.server.auth_url)?,
             api_url: config::api_url(&self.api_url)?,
             site,
-            scopes: crate::scopes::for_login(&products),
+            scopes: inventory_collector::scopes::for_login(&products),
             token_store: self.store.into_path(env)?,
             callback_port: self.callback_port,
             wait: Duration::from_secs(self.wait),
@@ -722,6 +592,7 @@ mod tests {
     }
 
     use super::*;
+    use inventory_collector::config::Credentials;
 
     fn parse(args: &[&str]) -> CollectArgs {
         let mut argv = vec!["atlassian-inventory", "collect"];
@@ -738,8 +609,10 @@ mod tests {
 
     #[test]
     fn demo_needs_nothing_else() {
-        let config = parse(&["--demo"]).into_config(&no_env).unwrap();
-        assert!(matches!(config.target, Target::Demo));
+        let collect = parse(&["--demo"]).into_config(&no_env).unwrap();
+        assert!(collect.demo.is_some_and(|demo| demo.client_id.is_none()));
+        let config = collect.config;
+        assert!(matches!(config.target, Target::Organization));
         assert_eq!(config.products.len(), 5);
         assert_eq!(config.output.destination, Destination::Stdout);
     }
@@ -753,11 +626,14 @@ mod tests {
             "--username",
             "me@acme.com",
         ]);
-        let config = args.into_config(&env).unwrap();
+        let config = args.into_config(&env).unwrap().config;
         match config.target {
-            Target::Site { url, auth } => {
+            Target::Site {
+                url,
+                credentials: Credentials::ApiToken { email, .. },
+            } => {
                 assert_eq!(url.as_str(), "https://acme.atlassian.net/");
-                assert_eq!(auth.principal(), "me@acme.com");
+                assert_eq!(email, "me@acme.com");
             }
             other => panic!("expected a site, got {other:?}"),
         }
@@ -766,7 +642,10 @@ mod tests {
     #[test]
     fn admin_alone_needs_no_site_but_a_key() {
         let env = |name: &str| (name == "ATLASSIAN_ADMIN_API_KEY").then(|| "key".to_string());
-        let config = parse(&["--products", "admin"]).into_config(&env).unwrap();
+        let config = parse(&["--products", "admin"])
+            .into_config(&env)
+            .unwrap()
+            .config;
         assert!(matches!(config.target, Target::Organization));
         assert!(config.admin.is_some());
         let error = parse(&["--products", "admin"])
@@ -785,7 +664,7 @@ mod tests {
             "--username",
             "me@a.com",
         ]);
-        let config = args.into_config(&env).unwrap();
+        let config = args.into_config(&env).unwrap().config;
         assert!(config.products.contains(&Product::Admin));
         assert!(config.admin.is_none());
     }
@@ -821,7 +700,8 @@ mod tests {
         assert!(error.contains("DIRECTORY"), "{error}");
         let config = parse(&["--demo", "--format", "csv", "-o", "out"])
             .into_config(&no_env)
-            .unwrap();
+            .unwrap()
+            .config;
         assert_eq!(
             config.output.destination,
             Destination::Directory(PathBuf::from("out"))
@@ -837,12 +717,14 @@ mod tests {
         assert!(error.contains("--output FILE"), "{error}");
         let config = parse(&["--demo", "--fail-on-partial", "-o", "inventory.jsonl"])
             .into_config(&no_env)
-            .unwrap();
+            .unwrap()
+            .config;
         assert!(config.fail_on_partial);
         assert!(
             !parse(&["--demo"])
                 .into_config(&no_env)
                 .unwrap()
+                .config
                 .fail_on_partial
         );
     }
@@ -923,14 +805,15 @@ mod tests {
                 store.to_str().unwrap(),
             ])
             .into_config(&env)
-            .unwrap();
+            .unwrap()
+            .config;
             let shown = format!("{config:?} {config:#?}");
             assert!(shown.contains(username), "{shown}");
             assert!(!shown.contains(TOKEN) && !shown.contains(KEY), "{shown}");
-            let Target::Site { auth, .. } = &config.target else {
+            let Target::Site { credentials, .. } = &config.target else {
                 panic!("a site");
             };
-            let shown = format!("{auth:?} {auth:#?}");
+            let shown = format!("{credentials:?} {credentials:#?}");
             assert!(!shown.contains(TOKEN), "{shown}");
         }
     }
@@ -941,9 +824,10 @@ mod tests {
         assert!(Cli::try_parse_from(["x", "collect", "--max-concurrency", "257"]).is_err());
         let config = parse(&["--demo", "--max-concurrency", "256"])
             .into_config(&no_env)
-            .unwrap();
+            .unwrap()
+            .config;
         assert_eq!(config.http.max_concurrency, 256);
-        let config = parse(&["--demo"]).into_config(&no_env).unwrap();
+        let config = parse(&["--demo"]).into_config(&no_env).unwrap().config;
         assert_eq!(config.http.max_concurrency, 64);
     }
 
@@ -951,12 +835,14 @@ mod tests {
     fn rate_share_is_a_fraction() {
         let config = parse(&["--demo", "--rate-share", "0.5"])
             .into_config(&no_env)
-            .unwrap();
+            .unwrap()
+            .config;
         assert_eq!(config.http.rate_share, 0.5);
         assert_eq!(
             parse(&["--demo"])
                 .into_config(&no_env)
                 .unwrap()
+                .config
                 .http
                 .rate_share,
             1.0

@@ -6,7 +6,7 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use crate::config::Verbosity;
+use inventory_collector::config::Verbosity;
 
 pub fn init(verbosity: Verbosity) {
     let level = match verbosity {
@@ -15,8 +15,11 @@ pub fn init(verbosity: Verbosity) {
         Verbosity::Verbose(1) => LevelFilter::DEBUG,
         Verbosity::Verbose(_) => LevelFilter::TRACE,
     };
-    // Only this crate's events: dependencies' debug output is noise to a user.
-    let filter = Targets::new().with_target(env!("CARGO_CRATE_NAME"), level);
+    // Only the project's own events (this binary's and the collector library's): dependencies'
+    // debug output is noise to a user.
+    let filter = Targets::new()
+        .with_target(env!("CARGO_CRATE_NAME"), level)
+        .with_target("inventory_collector", level);
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)

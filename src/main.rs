@@ -1,28 +1,34 @@
-//! The `atlassian-inventory` binary: parses flags, runs the library, maps the outcome to an exit
-//! status. Nothing else lives here.
+//! The `atlassian-inventory` binary: parses flags into a config ([`cli`]), starts the simulated
+//! tenant for `--demo` ([`demo`], with the `demo` feature), runs the collector library, and maps
+//! the outcome to an exit status. Nothing else lives here.
+
+mod cli;
+#[cfg(feature = "demo")]
+mod demo;
+mod logging;
 
 use std::future::Future;
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use atlassian_inventory::cli::{AuthCommand, Cli, Command};
-use atlassian_inventory::collect::RunError;
-use atlassian_inventory::config::Verbosity;
-use atlassian_inventory::{auth, bench, collect, doctor, exit};
+use cli::{AuthCommand, Cli, Collect, Command};
+use inventory_collector::collect::RunError;
+use inventory_collector::config::{Config, Verbosity};
+use inventory_collector::{auth, collect, doctor, exit};
 
 fn main() -> ExitCode {
     let Cli { command } = Cli::parse();
     let env = |name: &str| std::env::var(name).ok();
     match command {
         Command::Collect(args) => {
-            let config = match args.into_config(&env) {
-                Ok(config) => config,
+            let request = match args.into_config(&env) {
+                Ok(request) => request,
                 Err(error) => return usage(error),
             };
-            let verbosity = config.verbosity;
-            atlassian_inventory::logging::init(verbosity);
-            let outcome = match block_on(collect::run(config)) {
+            let verbosity = request.config.verbosity;
+            logging::init(verbosity);
+            let outcome = match block_on(with_target(request, collect::run)) {
                 Ok(outcome) => outcome,
                 Err(code) => return code,
             };
@@ -45,44 +51,18 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
         Command::Doctor(args) => {
-            let config = match args.into_config(&env) {
-                Ok(config) => config,
+            let request = match args.into_config(&env) {
+                Ok(request) => request,
                 Err(error) => return usage(error),
             };
-            atlassian_inventory::logging::init(config.verbosity);
-            match block_on(doctor::run(config)) {
+            logging::init(request.config.verbosity);
+            match block_on(with_target(request, doctor::run)) {
                 Ok(Ok(report)) => {
                     print!("{}", report.text);
                     ExitCode::from(report.code)
                 }
                 Ok(Err(error)) => failed(error),
                 Err(code) => code,
-            }
-        }
-        Command::Bench(args) => {
-            let options = match std::env::current_exe()
-                .map_err(anyhow::Error::from)
-                .and_then(|collector| args.into_options(collector))
-            {
-                Ok(options) => options,
-                Err(error) => return usage(error),
-            };
-            match bench::run(&options) {
-                Ok(outcome) => {
-                    if let Some(error) = &outcome.peer_error {
-                        eprintln!("error: {error:#}");
-                    }
-                    println!("{}", outcome.summary.to_json());
-                    ExitCode::from(if outcome.passed() {
-                        exit::OK
-                    } else {
-                        exit::FATAL
-                    })
-                }
-                Err(error) => {
-                    eprintln!("error: {error:#}");
-                    ExitCode::from(exit::FATAL)
-                }
             }
         }
         Command::Auth { action } => match action {
@@ -110,6 +90,33 @@ fn main() -> ExitCode {
                 )
             }
         },
+    }
+}
+
+/// Runs `work` with the config's target; for `--demo`, the simulated tenant is started first
+/// and serves until `work` is done.
+async fn with_target<T, F, Fut>(request: Collect, work: F) -> Result<T, RunError>
+where
+    F: FnOnce(Config) -> Fut,
+    Fut: Future<Output = Result<T, RunError>>,
+{
+    let Collect { config, demo } = request;
+    let Some(demo) = demo else {
+        return work(config).await;
+    };
+    #[cfg(feature = "demo")]
+    {
+        let (config, _tenant) = demo::start(config, &demo).await.map_err(RunError::Fatal)?;
+        work(config).await
+    }
+    #[cfg(not(feature = "demo"))]
+    {
+        let _ = (config, demo);
+        Err(RunError::Usage(anyhow::anyhow!(
+            "--demo needs the built-in simulator, and this build has none (it was built \
+             without the default `demo` feature); give --site, or use a build with \
+             default features"
+        )))
     }
 }
 

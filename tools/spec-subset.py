@@ -28,7 +28,7 @@ SPECS = os.environ.get(
 )
 FIXTURES = os.path.join(ROOT, "fixtures", "spec")
 
-# Keep in step with src/tenant/jira.rs.
+# Keep in step with crates/tenant/src/jira.rs.
 JIRA_SERVED = [
     ("get", "/rest/api/3/users/search"),
     ("get", "/rest/api/3/group/bulk"),
@@ -44,7 +44,7 @@ JIRA_SERVED = [
     ("post", "/rest/api/3/search"),
 ]
 
-# Keep in step with src/tenant/admin.rs: the v1 paths the spec copy has. The v2 directory,
+# Keep in step with crates/tenant/src/admin.rs: the v1 paths the spec copy has. The v2 directory,
 # api-access and events-stream paths are not in it.
 ADMIN_SERVED = [
     ("get", "/v1/orgs"),
@@ -54,14 +54,14 @@ ADMIN_SERVED = [
     ("get", "/v1/orgs/{orgId}/directory/users/{accountId}/last-active-dates"),
 ]
 
-# Keep in step with src/tenant/confluence.rs. Confluence error bodies are not modelled.
+# Keep in step with crates/tenant/src/confluence.rs. Confluence error bodies are not modelled.
 CONFLUENCE_V1_SERVED = [
     ("get", "/wiki/rest/api/group"),
     ("get", "/wiki/rest/api/group/{groupId}/membersByGroupId"),
     ("get", "/wiki/rest/api/audit/retention"),
     ("get", "/wiki/rest/api/audit"),
 ]
-# Keep in step with src/tenant/jsm.rs and the workspace discovery in src/tenant/assets.rs.
+# Keep in step with crates/tenant/src/jsm.rs and the workspace discovery in crates/tenant/src/assets.rs.
 JSM_SERVED = [
     ("get", "/rest/servicedeskapi/assets/workspace"),
     ("get", "/rest/servicedeskapi/insight/workspace"),

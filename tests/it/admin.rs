@@ -4,10 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use atlassian_inventory::admin::AdminSettings;
-use atlassian_inventory::collect::RunError;
-use atlassian_inventory::config::{AdminAccess, Config, Product};
-use atlassian_inventory::tenant::{AdminArea, Host, OrgConfig, Tenant};
+use inventory_collector::admin::AdminSettings;
+use inventory_collector::collect::RunError;
+use inventory_collector::config::{AdminAccess, Config, Product};
+use inventory_tenant::{AdminArea, Host, OrgConfig, Tenant};
 use jiff::{SignedDuration, Timestamp};
 use secrecy::SecretString;
 use serde_json::Value;

@@ -5,8 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use atlassian_inventory::config::Product;
-use atlassian_inventory::tenant::{AssetsTenant, Host, Tenant, TenantConfig};
+use inventory_collector::config::Product;
+use inventory_tenant::{AssetsTenant, Host, Tenant, TenantConfig};
 use serde_json::Value;
 
 use crate::support::*;

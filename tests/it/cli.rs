@@ -6,9 +6,9 @@ use std::path::Path;
 use std::process::Output;
 
 use assert_cmd::Command;
-use atlassian_inventory::record::Kind;
-use atlassian_inventory::tenant::{Faults, OrgConfig, Tenant, TenantConfig};
 use base64::Engine;
+use inventory_collector::record::Kind;
+use inventory_tenant::{Faults, OrgConfig, Tenant, TenantConfig};
 use serde_json::Value;
 
 use crate::admin::ADMIN_KEY;

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use atlassian_inventory::collect::RunError;
-use atlassian_inventory::tenant::{ActorKind, Faults, TenantConfig};
+use inventory_collector::collect::RunError;
+use inventory_tenant::{ActorKind, Faults, TenantConfig};
 
 use crate::support::*;
 
@@ -401,9 +401,9 @@ async fn a_lasting_outage_fails_each_family_without_looping() {
 async fn a_pagebean_listing_with_a_total_asks_for_later_pages_several_at_a_time() {
     use std::sync::Arc;
 
-    use atlassian_inventory::http::page::{PageBeanPager, Pager};
-    use atlassian_inventory::http::retry::SystemClock;
-    use atlassian_inventory::http::{Auth, Client, HttpSettings};
+    use inventory_collector::http::page::{PageBeanPager, Pager};
+    use inventory_collector::http::retry::SystemClock;
+    use inventory_collector::http::{Auth, Client, HttpSettings};
     use secrecy::SecretString;
     use serde_json::Value;
 

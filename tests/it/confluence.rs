@@ -4,8 +4,8 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use atlassian_inventory::config::Product;
-use atlassian_inventory::tenant::{ConfluenceTenant, TenantConfig, ALL_LICENSED, ANONYMOUS};
+use inventory_collector::config::Product;
+use inventory_tenant::{ConfluenceTenant, TenantConfig, ALL_LICENSED, ANONYMOUS};
 use serde_json::Value;
 
 use crate::support::*;
@@ -21,7 +21,7 @@ const CONFLUENCE_FAMILIES: [&str; 8] = [
     "confluence.audit",
 ];
 
-fn requests_to(tenant: &atlassian_inventory::tenant::Tenant, path: &str) -> usize {
+fn requests_to(tenant: &inventory_tenant::Tenant, path: &str) -> usize {
     tenant.requests().iter().filter(|r| r.path == path).count()
 }
 

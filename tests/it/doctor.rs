@@ -1,7 +1,7 @@
 //! `doctor` end to end: the auth method and route it reports, a missing OAuth scope (403) named
 //! with exit 3, everything answering with exit 0, refused credentials with exit 4.
 
-use atlassian_inventory::tenant::{OAuthTenant, TenantConfig};
+use inventory_tenant::{OAuthTenant, TenantConfig};
 
 use crate::oauth::{as_client, binary, oauth_tenant, printed, CLIENT_SECRET};
 use crate::support::*;

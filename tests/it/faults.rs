@@ -7,10 +7,10 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use atlassian_inventory::collect::{Report, RunError};
-use atlassian_inventory::config::{AdminAccess, Config, Product};
-use atlassian_inventory::exit;
-use atlassian_inventory::tenant::{AssetsTenant, Chaos, Fault, OrgConfig, Scope, TenantConfig};
+use inventory_collector::collect::{Report, RunError};
+use inventory_collector::config::{AdminAccess, Config, Product};
+use inventory_collector::exit;
+use inventory_tenant::{AssetsTenant, Chaos, Fault, OrgConfig, Scope, TenantConfig};
 use secrecy::SecretString;
 use serde_json::Value;
 
@@ -65,7 +65,7 @@ impl Run {
 
 async fn collect(config: Config) -> Run {
     let path = match &config.output.destination {
-        atlassian_inventory::output::Destination::File(path) => path.clone(),
+        inventory_collector::output::Destination::File(path) => path.clone(),
         other => panic!("tests write to a file, not {other:?}"),
     };
     let (outcome, clock) = run(config).await;
@@ -113,7 +113,7 @@ async fn with_and_without(
         if products.contains(&Product::Admin) {
             config.admin = Some(AdminAccess {
                 key: SecretString::from(ADMIN_KEY),
-                settings: atlassian_inventory::admin::AdminSettings {
+                settings: inventory_collector::admin::AdminSettings {
                     org_id: None,
                     stale_days: 90,
                 },

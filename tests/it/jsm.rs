@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use atlassian_inventory::config::Product;
-use atlassian_inventory::tenant::{Tenant, TenantConfig};
+use inventory_collector::config::Product;
+use inventory_tenant::{Tenant, TenantConfig};
 use serde_json::Value;
 
 use crate::support::*;

@@ -5,8 +5,6 @@
 //! - `assets`, `jsm`: the same for Jira Assets (gateway, AQL, fallbacks) and JSM.
 //! - `admin`: the Org Admin product: stitching, secrets, licences, cursors, scopes, the v1
 //!   fallback, and each credential only on its own API.
-//! - `bench`: the benchmark's flags, exactly-once check and summary, the tenant's `/rest/api/2`
-//!   alias, and one small run of the built binary.
 //! - `cli`: the built binary end to end: formats, exit statuses, `--demo`, secrets.
 //! - `faults`: every switchable fault of the tenant, transient and permanent, and the
 //!   pagination lies: retried to success, or contained to the one listing they hit.
@@ -16,19 +14,15 @@
 //!   `--strict-perms`.
 //! - `secrets`: every mode of the binary at `-vv` with known secrets, succeeding and failing:
 //!   no secret in any byte it wrote, on its command line, or in `--help`'s flags.
-//! - `tenant`: the simulated tenant's own behaviour and quirks.
-//! - `admin_tenant`: the simulated tenant's Admin API listener.
-//! - `pacing`: the tenant as a benchmark target: rate limits, quota, faults, profiles and the
-//!   server's own accounting.
 //! - `oauth`: OAuth 2.0 grants, token rotation across processes, gateway routing for OAuth,
 //!   service accounts and scoped tokens; `doctor`: the credentials check.
-//! - `spec`: the tenant's responses validated against the official specs' subsets in
-//!   `fixtures/spec/` (`schema` is the validator); `support`: shared helpers.
+//! - `support`: shared helpers.
+//!
+//! The simulated tenant's own tests are in `crates/tenant/tests`, the benchmark's in
+//! `crates/bench/tests`.
 
 mod admin;
-mod admin_tenant;
 mod assets;
-mod bench;
 mod cli;
 mod collect;
 mod confluence;
@@ -37,11 +31,7 @@ mod faults;
 mod jsm;
 mod oauth;
 mod output;
-mod pacing;
 mod sched;
-mod schema;
 mod secrets;
 mod signals;
-mod spec;
 mod support;
-mod tenant;

@@ -6,7 +6,7 @@ use std::fs::File;
 use std::path::Path;
 use std::process::Command;
 
-use atlassian_inventory::tenant::{Tenant, TenantConfig};
+use inventory_tenant::{Tenant, TenantConfig};
 
 use crate::oauth::{binary, printed, CLIENT_ID, CLIENT_SECRET};
 use crate::support::*;

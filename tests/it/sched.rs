@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use assert_cmd::Command;
-use atlassian_inventory::config::Product;
-use atlassian_inventory::tenant::{Faults, TenantConfig};
+use inventory_collector::config::Product;
+use inventory_tenant::{Faults, TenantConfig};
 use serde_json::Value;
 
 use crate::support::*;

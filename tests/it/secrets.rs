@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-use atlassian_inventory::tenant::{OAuthTenant, OrgConfig, Tenant, TenantConfig};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use base64::Engine;
+use inventory_tenant::{OAuthTenant, OrgConfig, Tenant, TenantConfig};
 use secrecy::SecretString;
 
 use crate::oauth::{binary, has_token};
@@ -38,7 +38,11 @@ fn org() -> OrgConfig {
 }
 
 fn oauth() -> OAuthTenant {
-    OAuthTenant::new(CLIENT_ID, SecretString::from(CLIENT_SECRET))
+    OAuthTenant::new(
+        CLIENT_ID,
+        SecretString::from(CLIENT_SECRET),
+        inventory_collector::scopes::for_login(&inventory_collector::config::Product::ALL),
+    )
 }
 
 /// What one run of the binary wrote: its exit status, stdout, stderr, and the files it left.
@@ -696,8 +700,12 @@ fn sources(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn tls_verification_cannot_be_turned_off() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let files = sources(&src);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let files: Vec<PathBuf> = ["src", "crates/collector/src"]
+        .iter()
+        .flat_map(|dir| sources(&root.join(dir)))
+        .collect();
+    let src = root.join("crates/collector/src");
     assert!(files.len() > 20, "{}", src.display());
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();

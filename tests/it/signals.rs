@@ -4,7 +4,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use atlassian_inventory::tenant::{Faults, TenantConfig};
+use inventory_tenant::{Faults, TenantConfig};
 
 use crate::support::*;
 

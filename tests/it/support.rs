@@ -5,17 +5,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use atlassian_inventory::collect::{self, Report, RunError};
-use atlassian_inventory::config::{Config, Product, Target, Verbosity};
-use atlassian_inventory::http::retry::{ManualClock, RetryPolicy};
-use atlassian_inventory::http::{Auth, HttpSettings};
-use atlassian_inventory::output::{Destination, Format, OutputSpec};
-use atlassian_inventory::tenant::{Tenant, TenantConfig};
+use inventory_collector::collect::{self, Report, RunError};
+use inventory_collector::config::{Config, Credentials, Product, Target, Verbosity};
+use inventory_collector::http::retry::{ManualClock, RetryPolicy};
+use inventory_collector::http::HttpSettings;
+use inventory_collector::output::{Destination, Format, OutputSpec};
+use inventory_tenant::{Tenant, TenantConfig};
 use secrecy::SecretString;
 use serde_json::Value;
 
 /// Environment variables the binary reads, removed so the machine's own never leak in.
-pub use atlassian_inventory::cli::ENVIRONMENT as ATLASSIAN_ENV;
+pub use inventory_collector::config::ENVIRONMENT as ATLASSIAN_ENV;
 
 pub const EMAIL: &str = "auditor@example.com";
 pub const TOKEN: &str = "tok-7f3a9c1e-NEVER-PRINT-ME-5d2b";
@@ -33,7 +33,7 @@ pub fn config(tenant: &Tenant, output: &Path) -> Config {
     Config {
         target: Target::Site {
             url: tenant.url().parse().expect("tenant URL"),
-            auth: Auth::ApiToken {
+            credentials: Credentials::ApiToken {
                 email: EMAIL.to_string(),
                 token: SecretString::from(TOKEN),
             },

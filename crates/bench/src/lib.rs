@@ -1,13 +1,13 @@
-//! `atlassian-inventory bench`: a full collection against a large simulated tenant, measured.
+//! `inventory-bench`: a full collection against a large simulated tenant, measured.
 //!
-//! The bench process serves the simulated tenant ([`crate::tenant`]) on its own tokio runtime and
-//! runs the collector as a **child process** (this same binary, `collect …`), so the peak RSS and
+//! The bench process serves the simulated tenant ([`inventory_tenant`]) on its own tokio runtime
+//! and runs the collector as a **child process** (the `atlassian-inventory` binary, `collect …`), so the peak RSS and
 //! CPU time it reports are the collector's own, read from `wait4`'s resource usage when the child
 //! exits. Credentials reach the child through environment variables, never its command line. The
 //! child writes JSON Lines to a file; the bench then streams that file and checks that every
 //! record came exactly once: no id twice, and no id the tenant's ground truth expects missing.
 //! With `--peer`, the same Jira data is then collected from a fresh tenant by the Python peer in
-//! `benches/peer/` (atlassian-python-api, through the tenant's `/rest/api/2`), for a speed ratio.
+//! `peer/` (atlassian-python-api, through the tenant's `/rest/api/2`), for a speed ratio.
 //!
 //! Two narrow seams connect the bench to the tenant: [`tenant_config`] turns the options into
 //! a [`TenantConfig`] (the tenant's own [`Profile`], paced as asked), and [`server_counts`]
@@ -28,10 +28,10 @@ use anyhow::{bail, Context};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Product;
-use crate::record::Namespace;
-pub use crate::tenant::Profile;
-use crate::tenant::{Dataset, Expected, Pacing, Tenant, TenantConfig};
+use inventory_collector::config::Product;
+use inventory_collector::record::Namespace;
+pub use inventory_tenant::Profile;
+use inventory_tenant::{Dataset, Expected, Pacing, Tenant, TenantConfig};
 
 /// The profile's name in the summary.
 pub fn profile_name(profile: Profile) -> &'static str {
@@ -42,7 +42,7 @@ pub fn profile_name(profile: Profile) -> &'static str {
     }
 }
 
-/// The bench's validated options (built from the flags by [`crate::cli`]).
+/// The bench's validated options (built from the flags by the `inventory-bench` binary).
 #[derive(Clone, Debug)]
 pub struct Options {
     pub profile: Profile,
@@ -58,7 +58,7 @@ pub struct Options {
     pub peer: bool,
     /// Where the collector's JSON Lines are kept; `None`: a temporary file, removed afterwards.
     pub keep_output: Option<PathBuf>,
-    /// The binary run as the collector (this one).
+    /// The `atlassian-inventory` binary run as the collector.
     pub collector: PathBuf,
     /// The folder holding the peer's `run.sh`.
     pub peer_dir: PathBuf,
@@ -66,7 +66,7 @@ pub struct Options {
 
 /// Where the peer lives in a checkout of this crate.
 pub fn default_peer_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peer")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("peer")
 }
 
 /// The credentials of one bench tenant: fresh for every run, handed to the child through its
@@ -579,7 +579,7 @@ impl Launcher {
             command.args(["--org-id", org_id]);
         }
         // The collector reads these; the child gets none of the caller's.
-        for name in crate::cli::ENVIRONMENT {
+        for name in inventory_collector::config::ENVIRONMENT {
             command.env_remove(name);
         }
         let child = command
@@ -754,7 +754,7 @@ struct PeerReport {
     records: Option<u64>,
 }
 
-/// Runs `benches/peer/run.sh` against `tenant`: it makes its virtualenv, installs the pinned
+/// Runs `peer/run.sh` against `tenant`: it makes its virtualenv, installs the pinned
 /// atlassian-python-api, collects, and prints a JSON line.
 fn run_peer(
     options: &Options,
@@ -771,7 +771,7 @@ fn run_peer(
     }
     let mut command = Command::new("bash");
     command.arg(&script);
-    for name in crate::cli::ENVIRONMENT {
+    for name in inventory_collector::config::ENVIRONMENT {
         command.env_remove(name);
     }
     let output = command
@@ -814,7 +814,7 @@ mod tests {
 
     #[test]
     fn the_retry_count_is_read_from_the_collectors_own_summary_line() {
-        let summary = crate::summary::Summary {
+        let summary = inventory_collector::summary::Summary {
             counts: BTreeMap::new(),
             requests: 40,
             retries: 3,

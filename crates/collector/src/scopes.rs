@@ -147,7 +147,7 @@ mod tests {
     /// Users read the scopes in the README: every one in the table must be there.
     #[test]
     fn the_readme_lists_every_scope() {
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../../../README.md");
         for row in &TABLE {
             for scope in row.classic.iter().chain(row.granular) {
                 assert!(

@@ -1,5 +1,5 @@
-//! The validated configuration of a run: plain data, built from flags and environment in one
-//! place ([`crate::cli`]). The rest of the crate never sees clap.
+//! The validated configuration of a run: plain data (no live connection, no server), built from
+//! flags and environment in one place, the binary's `cli`. The library never sees clap.
 
 use std::path::{Path, PathBuf};
 
@@ -8,9 +8,20 @@ use jiff::Timestamp;
 use reqwest::Url;
 use secrecy::SecretString;
 
-use crate::http::oauth::{GrantType, OAuthClient, TokenSource};
-use crate::http::{Auth, HttpSettings};
+use crate::http::HttpSettings;
 use crate::output::OutputSpec;
+
+/// Every environment variable the `atlassian-inventory` binary reads (its flags' `env`; a test
+/// there keeps the list complete). The benchmark clears them for its child collector.
+pub const ENVIRONMENT: [&str; 7] = [
+    "ATLASSIAN_SITE",
+    "ATLASSIAN_USERNAME",
+    "ATLASSIAN_TOKEN",
+    "ATLASSIAN_API_URL",
+    "ATLASSIAN_AUTH_URL",
+    "ATLASSIAN_ADMIN_API_KEY",
+    "ATLASSIAN_ORG_ID",
+];
 
 #[derive(Debug)]
 pub struct Config {
@@ -43,20 +54,31 @@ pub struct AdminAccess {
 
 /// What the run inventories.
 #[derive(Debug)]
+// One per run: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Target {
-    /// The built-in simulated tenant, started in-process.
-    Demo,
-    /// The same, reached with the OAuth 2.0 client credentials of a service account whose
-    /// client id is given (the demo makes up the secret).
-    DemoOAuth {
-        client_id: String,
-    },
-    Site {
-        url: Url,
-        auth: Auth,
-    },
+    /// A site, signed in to with these credentials.
+    Site { url: Url, credentials: Credentials },
     /// The Org Admin API only, no site.
     Organization,
+}
+
+/// How the run signs in to the site: plain data. [`crate::collect::connect`] turns it into
+/// live authentication (an OAuth token source, which reads the token store then).
+#[derive(Clone, Debug)]
+pub enum Credentials {
+    /// An Atlassian account email and its API token (HTTP Basic).
+    ApiToken { email: String, token: SecretString },
+    /// An OAuth 2.0 client: a 3LO grant kept in `token_store` (from `auth login`) when the store
+    /// holds one for this client, else a service account's client-credentials grant.
+    OAuth {
+        client_id: String,
+        client_secret: SecretString,
+        /// `https://auth.atlassian.com`, or a loopback stand-in.
+        auth_url: Url,
+        /// The token store of 3LO grants; `None`: client credentials only.
+        token_store: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -221,46 +243,30 @@ pub fn auth_url(text: &str) -> anyhow::Result<Url> {
 }
 
 /// The credentials for a username: an email (contains `@`) means an API token; anything else
-/// is an OAuth 2.0 client id, and `secret` its client secret. A client with a grant in the token
-/// store (from `auth login`) refreshes it; any other uses the client-credentials grant of a
-/// service account.
-pub fn auth(
+/// is an OAuth 2.0 client id, and `secret` its client secret. Which OAuth grant it uses is
+/// decided when the run connects (see [`Credentials::OAuth`]).
+pub fn credentials(
     username: &str,
     secret: SecretString,
     oauth: Option<&OAuthSettings>,
-) -> anyhow::Result<Auth> {
+) -> anyhow::Result<Credentials> {
     let username = username.trim();
     if username.is_empty() {
         bail!("the username is empty; set --username or ATLASSIAN_USERNAME to the Atlassian account's email or an OAuth client id");
     }
     if username.contains('@') {
-        return Ok(Auth::ApiToken {
+        return Ok(Credentials::ApiToken {
             email: username.to_string(),
             token: secret,
         });
     }
     let oauth = oauth.context("an OAuth client id needs the OAuth settings (--auth-url)")?;
-    Ok(Auth::OAuth(std::sync::Arc::new(TokenSource::new(
-        oauth_client(username, secret, oauth),
-    ))))
-}
-
-/// An OAuth client and the grant it uses (see [`auth`]).
-pub fn oauth_client(client_id: &str, secret: SecretString, oauth: &OAuthSettings) -> OAuthClient {
-    let store = crate::token_store::Store::new(oauth.token_store.clone());
-    let grant = if store.has_grant(client_id) {
-        GrantType::RefreshToken {
-            store: oauth.token_store.clone(),
-        }
-    } else {
-        GrantType::ClientCredentials
-    };
-    OAuthClient {
-        client_id: client_id.to_string(),
+    Ok(Credentials::OAuth {
+        client_id: username.to_string(),
         client_secret: secret,
         auth_url: oauth.auth_url.clone(),
-        grant,
-    }
+        token_store: Some(oauth.token_store.clone()),
+    })
 }
 
 /// Reads a secret from a file: the first line, without surrounding whitespace. A file other
@@ -374,11 +380,19 @@ mod tests {
             auth_url: auth_url("https://auth.atlassian.com").unwrap(),
             token_store: dir.path().join("tokens.json"),
         };
-        let auth = auth("me@example.com", SecretString::from("t"), None).unwrap();
-        assert_eq!(auth.method(), "api_token");
-        let client = super::auth("my-client-id", SecretString::from("t"), Some(&oauth)).unwrap();
-        assert_eq!(client.method(), "oauth_client_credentials");
-        assert_eq!(client.principal(), "my-client-id");
+        let token = credentials("me@example.com", SecretString::from("t"), None).unwrap();
+        assert!(matches!(token, Credentials::ApiToken { email, .. } if email == "me@example.com"));
+        let client = credentials("my-client-id", SecretString::from("t"), Some(&oauth)).unwrap();
+        let Credentials::OAuth {
+            client_id,
+            token_store,
+            ..
+        } = client
+        else {
+            panic!("a name without @ is an OAuth client");
+        };
+        assert_eq!(client_id, "my-client-id");
+        assert_eq!(token_store, Some(oauth.token_store));
         assert!(auth_url("http://auth.atlassian.com").is_err());
     }
 

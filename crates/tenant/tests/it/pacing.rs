@@ -7,9 +7,7 @@
 
 use std::time::Duration;
 
-use atlassian_inventory::tenant::{
-    min_requests, Host, Pacing, Profile, Quota, Tenant, TenantConfig,
-};
+use inventory_tenant::{min_requests, Host, Pacing, Profile, Quota, Tenant, TenantConfig};
 use secrecy::SecretString;
 
 use crate::admin_tenant::{self, org, KEY};
@@ -46,7 +44,7 @@ fn header<'a>(reply: &'a Reply, name: &str) -> Option<&'a str> {
     reply.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn counts(tenant: &Tenant, host: &str, template: &str) -> atlassian_inventory::tenant::Counts {
+fn counts(tenant: &Tenant, host: &str, template: &str) -> inventory_tenant::Counts {
     tenant
         .pacing_report()
         .templates

@@ -28,8 +28,6 @@
 pub mod admin;
 pub mod assets;
 pub mod auth;
-pub mod bench;
-pub mod cli;
 pub mod collect;
 pub mod config;
 pub mod confluence;
@@ -38,7 +36,6 @@ pub mod doctor;
 pub mod http;
 pub mod jira;
 pub mod jsm;
-pub mod logging;
 pub mod output;
 pub mod progress;
 pub mod record;
@@ -48,7 +45,6 @@ pub mod scopes;
 pub mod settings;
 pub mod stitch;
 pub mod summary;
-pub mod tenant;
 pub mod token_store;
 
 /// Exit statuses: a contract for scripts, documented in `--help` and the README.

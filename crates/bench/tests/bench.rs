@@ -1,5 +1,6 @@
-//! `bench`: its flags, the exactly-once check, the JSON summary, the tenant's `/rest/api/2`
-//! alias the peer relies on, and one small run of the built binary. Nothing here is timed.
+//! The benchmark's exactly-once check, its JSON summary and the tenant's ground truth, and runs
+//! of the built `inventory-bench` binary measuring the `atlassian-inventory` binary beside it.
+//! Nothing here is timed.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -7,78 +8,47 @@ use std::process::ExitStatus;
 use std::time::Duration;
 
 use assert_cmd::Command;
-use atlassian_inventory::bench::{
+use inventory_bench::{
     check_records, expected_ids, Check, ChildRun, Options, Profile, ServerCounts, Summary, Usage,
 };
-use atlassian_inventory::cli::{Cli, Command as Subcommand};
-use atlassian_inventory::config::Product;
-use clap::Parser;
+use inventory_collector::config::{Product, ENVIRONMENT};
+use inventory_tenant::{Tenant, TenantConfig};
+use secrecy::SecretString;
 use serde_json::Value;
 
-use crate::support::{self, ATLASSIAN_ENV};
-use crate::tenant::{get, small};
-
-fn options(args: &[&str]) -> anyhow::Result<Options> {
-    let mut argv = vec!["atlassian-inventory", "bench"];
-    argv.extend_from_slice(args);
-    match Cli::try_parse_from(argv)?.command {
-        Subcommand::Bench(args) => args.into_options(PathBuf::from("collector")),
-        other => panic!("not bench: {other:?}"),
+/// The bench's defaults, as its flags give them.
+fn options() -> Options {
+    Options {
+        profile: Profile::S,
+        latency: Duration::from_millis(50),
+        rps: 100,
+        fault_rate: 0.0,
+        products: Product::ALL.to_vec(),
+        peer: false,
+        keep_output: None,
+        collector: PathBuf::from("atlassian-inventory"),
+        peer_dir: inventory_bench::default_peer_dir(),
     }
 }
 
-fn refused(args: &[&str]) -> String {
-    match options(args) {
-        Ok(options) => panic!("{args:?} accepted: {options:?}"),
-        Err(error) => format!("{error:#}"),
-    }
-}
-
-#[test]
-fn defaults_are_profile_s_at_50_ms_and_100_rps_collecting_everything() {
-    let options = options(&[]).unwrap();
-    assert_eq!(options.profile, Profile::S);
-    assert_eq!(options.latency, Duration::from_millis(50));
-    assert_eq!(options.rps, 100);
-    assert_eq!(options.fault_rate, 0.0);
-    assert_eq!(options.products, Product::ALL.to_vec());
-    assert!(!options.peer);
-    assert_eq!(options.keep_output, None);
-}
-
-#[test]
-fn the_profile_is_named_in_either_case() {
-    assert_eq!(options(&["--profile", "l"]).unwrap().profile, Profile::L);
-    assert_eq!(options(&["--profile", "M"]).unwrap().profile, Profile::M);
-    assert!(refused(&["--profile", "XL"]).contains("XL"));
-}
-
-#[test]
-fn out_of_range_flags_are_refused_with_their_name() {
-    let error = refused(&["--fault-rate", "0.8"]);
+/// The bench binary, measuring the collector binary `cargo test` built beside it.
+fn bench() -> Command {
+    let bench = PathBuf::from(env!("CARGO_BIN_EXE_inventory-bench"));
+    let collector = bench.with_file_name(format!(
+        "atlassian-inventory{}",
+        std::env::consts::EXE_SUFFIX
+    ));
     assert!(
-        error.contains("--fault-rate") && error.contains("0.5"),
-        "{error}"
+        collector.is_file(),
+        "{} is not built: run the workspace's tests (cargo test at the top), which build it",
+        collector.display()
     );
-    assert!(refused(&["--fault-rate=-0.1"]).contains("--fault-rate"));
-    assert!(refused(&["--fault-rate", "NaN"]).contains("--fault-rate"));
-    assert!(refused(&["--rps", "0"]).contains("--rps"));
-    assert!(refused(&["--latency-ms", "60000"]).contains("--latency-ms"));
-    assert!(refused(&["--products", "jira,wiki"]).contains("wiki"));
-    let dir = tempfile::tempdir().unwrap();
-    let error = refused(&["--keep-output", dir.path().to_str().unwrap()]);
-    assert!(error.contains("directory"), "{error}");
-}
-
-#[test]
-fn the_peer_compares_jira_only() {
-    let peer = options(&["--peer"]).unwrap();
-    assert_eq!(peer.products, vec![Product::Jira]);
-    assert!(peer.peer);
-    assert!(peer.peer_dir.join("run.sh").is_file());
-    let error = refused(&["--peer", "--products", "jira,confluence"]);
-    assert!(error.contains("--peer"), "{error}");
-    assert!(options(&["--peer", "--products", "jira"]).is_ok());
+    let mut command = Command::new(bench);
+    for name in ENVIRONMENT {
+        command.env_remove(name);
+    }
+    command.arg("--collector").arg(collector);
+    command
 }
 
 const JSONL: &str = r#"{"kind":"user","id":"h/user/a","site":"h"}
@@ -120,7 +90,12 @@ fn a_line_that_is_not_a_record_is_an_error_naming_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ground_truth_covers_every_selected_product() {
-    let tenant = support::start(support::small()).await;
+    let tenant = Tenant::start(TenantConfig::small(
+        "a@example.com",
+        SecretString::from("t"),
+    ))
+    .await
+    .unwrap();
     let data = tenant.dataset();
     let jira = expected_ids(data, "127.0.0.1", &[Product::Jira]);
     let unique: BTreeSet<&String> = jira.iter().collect();
@@ -139,7 +114,7 @@ async fn the_ground_truth_covers_every_selected_product() {
 fn the_summary_has_every_field_and_null_for_what_is_not_known() {
     use std::os::unix::process::ExitStatusExt;
 
-    let options = options(&[]).unwrap();
+    let options = options();
     let child = ChildRun {
         wall: Duration::from_secs(4),
         status: ExitStatus::from_raw(0),
@@ -218,50 +193,12 @@ fn the_summary_has_every_field_and_null_for_what_is_not_known() {
     assert!(!partial.ok, "a collector that did not exit 0 fails the run");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rest_api_2_answers_as_rest_api_3() {
-    let tenant = support::start(small()).await;
-    for path in [
-        "/users/search?startAt=5&maxResults=7",
-        "/group/bulk?maxResults=2",
-        "/permissionscheme?expand=permissions",
-    ] {
-        let v2 = get(&tenant, &format!("/rest/api/2{path}")).await;
-        let v3 = get(&tenant, &format!("/rest/api/3{path}")).await;
-        assert_eq!(v2.status, 200, "{path}: {}", v2.body);
-        assert!(!v2.body.is_null(), "{path}");
-        assert_eq!(v2.body, v3.body, "{path}");
-    }
-    // The rewrite runs before the gate: v2 is no way around authentication.
-    let anonymous = crate::tenant::send(
-        &tenant,
-        reqwest::Method::GET,
-        "/rest/api/2/users/search",
-        None,
-    )
-    .await;
-    assert_eq!(anonymous.status, 401);
-    // Unknown v2 paths are unknown, as in v3.
-    assert_eq!(get(&tenant, "/rest/api/2/nothing-here").await.status, 404);
-}
-
 /// One small run of the real binary: a tenant in the bench process, the collector as its child.
 #[test]
 fn a_small_bench_run_prints_its_summary_last_and_passes() {
-    let mut command = Command::cargo_bin("atlassian-inventory").expect("binary is built");
-    for name in ATLASSIAN_ENV {
-        command.env_remove(name);
-    }
+    let mut command = bench();
     let assert = command
-        .args([
-            "bench",
-            "--profile",
-            "S",
-            "--products",
-            "jira",
-            "--latency-ms",
-            "0",
-        ])
+        .args(["--profile", "S", "--products", "jira", "--latency-ms", "0"])
         .assert()
         .success();
     let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
@@ -284,13 +221,10 @@ fn a_small_bench_run_prints_its_summary_last_and_passes() {
 /// A peer that cannot run is said so, and fails the bench; the collector's figures still come.
 #[test]
 fn a_peer_that_cannot_start_fails_the_bench_after_the_summary() {
-    let mut command = Command::cargo_bin("atlassian-inventory").expect("binary is built");
-    for name in ATLASSIAN_ENV {
-        command.env_remove(name);
-    }
+    let mut command = bench();
     let assert = command
         .env("PYTHON", "no-such-python-here")
-        .args(["bench", "--profile", "S", "--peer", "--latency-ms", "0"])
+        .args(["--profile", "S", "--peer", "--latency-ms", "0"])
         .assert()
         .code(1);
     let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();

@@ -814,7 +814,7 @@ fn events(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tenant::{Dataset, OrgConfig, TenantConfig};
+    use crate::{Dataset, OrgConfig, TenantConfig};
     use secrecy::SecretString;
 
     fn now() -> jiff::Timestamp {

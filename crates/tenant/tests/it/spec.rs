@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use atlassian_inventory::tenant::{Tenant, TenantConfig};
+use inventory_tenant::{Tenant, TenantConfig};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
@@ -13,7 +13,10 @@ use crate::schema::{component, validate};
 use crate::tenant::{get, send, small, EMAIL, TOKEN};
 
 fn crate_path(relative: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
+    // The workspace root: the fixtures are the project's, beside the binary's tests.
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(relative)
 }
 
 fn load(path: &PathBuf) -> Value {
@@ -407,7 +410,7 @@ fn the_confluence_subsets_match_the_full_specs() {
 // the rest against the shapes REFERENCE §5 gives, since no spec copy has them.
 
 mod admin {
-    use atlassian_inventory::tenant::{AdminArea, Tenant};
+    use inventory_tenant::{AdminArea, Tenant};
     use serde_json::{json, Value};
 
     use super::{crate_path, load};

@@ -611,7 +611,7 @@ mod tests {
     /// fields each kind serializes, in order.
     #[test]
     fn readme_documents_every_field_of_every_kind() {
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../../../README.md");
         for kind in Kind::ALL {
             let heading = format!("### `{}`", kind.name());
             let start = readme

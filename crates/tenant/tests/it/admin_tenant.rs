@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use atlassian_inventory::tenant::{AdminArea, Host, OrgConfig, OrgData, Tenant, TenantConfig};
+use inventory_tenant::{AdminArea, Host, OrgConfig, OrgData, Tenant, TenantConfig};
 use jiff::Timestamp;
 use secrecy::SecretString;
 use serde_json::{json, Value};

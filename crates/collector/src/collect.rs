@@ -1,4 +1,4 @@
-//! One collection run: opens the output, reaches the site (or starts the demo tenant), runs the
+//! One collection run: opens the output, reaches the site, runs the
 //! selected products concurrently, streams every record through a single writer, and reports
 //! what was collected and what was not.
 //!
@@ -10,12 +10,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use jiff::Timestamp;
-use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::config::{AdminAccess, Config, Product, Target};
+use crate::config::{AdminAccess, Config, Credentials, Product, Target};
 use crate::coverage::{self, Tally};
 use crate::http::oauth::{GrantType, OAuthClient, TokenSource};
 use crate::http::page::Pager;
@@ -27,7 +26,6 @@ use crate::record::{Account, Namespace, Record, User};
 use crate::route::{self, Probe, Route, RouteError};
 use crate::stitch::{SeenGroups, Shared, Side, Stitcher};
 use crate::summary::Summary;
-use crate::tenant::{OAuthTenant, OrgConfig, Tenant, TenantConfig};
 
 /// Records buffered between the producers and the writer.
 const CHANNEL: usize = 1024;
@@ -194,7 +192,6 @@ async fn run_to_end(config: Config, clock: Arc<dyn Clock>) -> Result<Report, Run
     let _lock = config.output.lock().map_err(RunError::Usage)?;
     let sink = Sink::open(&config.output).map_err(RunError::Usage)?;
 
-    // The demo tenant lives as long as this function: it serves the whole run.
     let Connection {
         endpoints,
         stats,
@@ -342,7 +339,7 @@ pub(crate) async fn connect(
     config: &Config,
     clock: Arc<dyn Clock>,
 ) -> Result<Connection, RunError> {
-    let endpoints = Endpoints::resolve(config).await?;
+    let endpoints = Endpoints::resolve(config);
     let stats = Arc::new(crate::http::Stats::default());
     let limits =
         crate::http::limit::Limits::new(config.http.max_concurrency, config.http.rate_share);
@@ -424,34 +421,23 @@ async fn choose_route(
         })
 }
 
-/// Where the run's requests go and with which credentials. For `--demo`, the simulated
-/// tenant's addresses and fresh demo credentials; it holds the tenant, which serves the run.
+/// Where the run's requests go and with which credentials, signed in.
 pub(crate) struct Endpoints {
     pub site: Option<(reqwest::Url, Auth)>,
     pub api_url: reqwest::Url,
     pub admin: Option<AdminAccess>,
-    _tenant: Option<Tenant>,
 }
 
 impl Endpoints {
-    async fn resolve(config: &Config) -> Result<Endpoints, RunError> {
-        match &config.target {
-            Target::Site { url, auth } => Ok(Endpoints {
-                site: Some((url.clone(), auth.clone())),
-                api_url: config.api_url.clone(),
-                admin: config.admin.clone(),
-                _tenant: None,
-            }),
-            Target::Organization => Ok(Endpoints {
-                site: None,
-                api_url: config.api_url.clone(),
-                admin: config.admin.clone(),
-                _tenant: None,
-            }),
-            Target::Demo => start_demo(config, None).await.map_err(RunError::Fatal),
-            Target::DemoOAuth { client_id } => start_demo(config, Some(client_id))
-                .await
-                .map_err(RunError::Fatal),
+    fn resolve(config: &Config) -> Endpoints {
+        let site = match &config.target {
+            Target::Site { url, credentials } => Some((url.clone(), sign_in(credentials))),
+            Target::Organization => None,
+        };
+        Endpoints {
+            site,
+            api_url: config.api_url.clone(),
+            admin: config.admin.clone(),
         }
     }
 
@@ -573,58 +559,39 @@ async fn collect_products(
     Ok(())
 }
 
-/// Starts the built-in simulated tenant, with an organisation, and fresh demo credentials: an
-/// API token, or with `oauth_client` the OAuth client credentials of a service account.
-async fn start_demo(config: &Config, oauth_client: Option<&str>) -> anyhow::Result<Endpoints> {
-    let fresh = || -> String {
-        std::iter::repeat_with(fastrand::alphanumeric)
-            .take(32)
-            .collect()
-    };
-    let email = "demo@example.com";
-    let (token, key) = (fresh(), fresh());
-    let client_secret = fresh();
-    let mut tenant_config = TenantConfig::demo(email, SecretString::from(token.clone()))
-        .with_org(OrgConfig::demo(SecretString::from(key.clone())));
-    if let Some(client_id) = oauth_client {
-        tenant_config = tenant_config.with_oauth(OAuthTenant::new(
+/// Live authentication for the site's credentials. An OAuth client uses the 3LO grant the token
+/// store holds for it (from `auth login`), else the client-credentials grant of a service
+/// account.
+fn sign_in(credentials: &Credentials) -> Auth {
+    match credentials {
+        Credentials::ApiToken { email, token } => Auth::ApiToken {
+            email: email.clone(),
+            token: token.clone(),
+        },
+        Credentials::OAuth {
             client_id,
-            SecretString::from(client_secret.clone()),
-        ));
+            client_secret,
+            auth_url,
+            token_store,
+        } => {
+            let grant = match token_store {
+                Some(store)
+                    if crate::token_store::Store::new(store.clone()).has_grant(client_id) =>
+                {
+                    GrantType::RefreshToken {
+                        store: store.clone(),
+                    }
+                }
+                _ => GrantType::ClientCredentials,
+            };
+            Auth::OAuth(Arc::new(TokenSource::new(OAuthClient {
+                client_id: client_id.clone(),
+                client_secret: client_secret.clone(),
+                auth_url: auth_url.clone(),
+                grant,
+            })))
+        }
     }
-    let tenant = Tenant::start(tenant_config)
-        .await
-        .map_err(|e| anyhow::anyhow!("could not start the demo tenant: {e:#}"))?;
-    let site = reqwest::Url::parse(&tenant.url())?;
-    let api_url = reqwest::Url::parse(&tenant.api_url())?;
-    let auth = match oauth_client {
-        Some(client_id) => Auth::OAuth(Arc::new(TokenSource::new(OAuthClient {
-            client_id: client_id.to_string(),
-            client_secret: SecretString::from(client_secret),
-            auth_url: api_url.clone(),
-            grant: GrantType::ClientCredentials,
-        }))),
-        None => Auth::ApiToken {
-            email: email.to_string(),
-            token: SecretString::from(token),
-        },
-    };
-    let admin = AdminAccess {
-        key: SecretString::from(key),
-        settings: crate::admin::AdminSettings {
-            org_id: None,
-            stale_days: config
-                .admin
-                .as_ref()
-                .map_or(90, |access| access.settings.stale_days),
-        },
-    };
-    Ok(Endpoints {
-        site: Some((site, auth)),
-        api_url,
-        admin: Some(admin),
-        _tenant: Some(tenant),
-    })
 }
 
 /// Ctrl-C, or SIGTERM from cron or a service manager.

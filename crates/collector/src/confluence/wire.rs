@@ -477,7 +477,10 @@ mod tests {
     }
 
     fn fixture<T: serde::de::DeserializeOwned>(name: &str) -> T {
-        let path = format!("{}/fixtures/confluence/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/../../fixtures/confluence/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
     }

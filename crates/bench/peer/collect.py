@@ -1,4 +1,4 @@
-"""The side-by-side peer of `atlassian-inventory bench --peer`.
+"""The side-by-side peer of `inventory-bench --peer`.
 
 Collects the Jira data that `atlassian-inventory collect --products jira` collects (users,
 groups and their members, projects, project roles and their actors, permission schemes and

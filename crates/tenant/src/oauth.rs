@@ -61,14 +61,14 @@ pub struct OAuthTenant {
 }
 
 impl OAuthTenant {
-    /// A client holding every scope the collector needs, hour-long access tokens.
-    pub fn new(client_id: &str, client_secret: SecretString) -> Self {
-        let scopes = crate::scopes::TABLE
-            .iter()
-            .flat_map(|row| row.classic.iter())
-            .chain([&crate::scopes::OFFLINE_ACCESS])
-            .map(|s| s.to_string())
-            .collect();
+    /// A client holding `scopes` (the collector passes every scope it needs), hour-long access
+    /// tokens.
+    pub fn new<S: Into<String>>(
+        client_id: &str,
+        client_secret: SecretString,
+        scopes: impl IntoIterator<Item = S>,
+    ) -> Self {
+        let scopes = scopes.into_iter().map(Into::into).collect();
         OAuthTenant {
             client_id: client_id.to_string(),
             client_secret,
@@ -219,7 +219,7 @@ async fn authorize(State(site): State<Arc<Site>>, Query(query): Query<AuthorizeQ
         .lock()
         .codes
         .insert(code.clone(), query.redirect_uri.clone());
-    let Ok(mut target) = reqwest::Url::parse(&query.redirect_uri) else {
+    let Ok(mut target) = url::Url::parse(&query.redirect_uri) else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",

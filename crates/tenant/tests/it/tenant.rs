@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use atlassian_inventory::tenant::{ActorKind, Faults, Tenant, TenantConfig};
+use inventory_tenant::{ActorKind, Faults, Tenant, TenantConfig};
 use reqwest::header::HeaderMap;
 use secrecy::SecretString;
 use serde_json::Value;
@@ -702,4 +702,32 @@ async fn dropping_the_tenant_stops_the_server() {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     panic!("the tenant still answers after being dropped");
+}
+
+/// The Python peer of the benchmark reads Jira through `/rest/api/2`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_api_2_answers_as_rest_api_3() {
+    let tenant = Tenant::start(small()).await.unwrap();
+    for path in [
+        "/users/search?startAt=5&maxResults=7",
+        "/group/bulk?maxResults=2",
+        "/permissionscheme?expand=permissions",
+    ] {
+        let v2 = get(&tenant, &format!("/rest/api/2{path}")).await;
+        let v3 = get(&tenant, &format!("/rest/api/3{path}")).await;
+        assert_eq!(v2.status, 200, "{path}: {}", v2.body);
+        assert!(!v2.body.is_null(), "{path}");
+        assert_eq!(v2.body, v3.body, "{path}");
+    }
+    // The rewrite runs before the gate: v2 is no way around authentication.
+    let anonymous = send(
+        &tenant,
+        reqwest::Method::GET,
+        "/rest/api/2/users/search",
+        None,
+    )
+    .await;
+    assert_eq!(anonymous.status, 401);
+    // Unknown v2 paths are unknown, as in v3.
+    assert_eq!(get(&tenant, "/rest/api/2/nothing-here").await.status, 404);
 }
