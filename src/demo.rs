@@ -8,12 +8,15 @@ use inventory_collector::config::{AdminAccess, Config, Credentials, Target};
 use inventory_tenant::{OAuthTenant, OrgConfig, Tenant, TenantConfig};
 use secrecy::SecretString;
 
-use crate::cli::Demo;
-
 /// Starts the tenant and points `config` at it: its site, its API gateway (which also stands in
-/// for the OAuth server) and its organisation, with an API token, or with `demo.client_id` the
-/// OAuth client credentials of a service account. The tenant serves as long as it is kept.
-pub async fn start(mut config: Config, demo: &Demo) -> anyhow::Result<(Config, Tenant)> {
+/// for the OAuth server) and its organisation (its tokens stale after `stale_days`), with an API
+/// token, or with `client_id` the OAuth client credentials of a service account. The tenant
+/// serves as long as it is kept.
+pub async fn start(
+    mut config: Config,
+    client_id: Option<&str>,
+    stale_days: u32,
+) -> anyhow::Result<(Config, Tenant)> {
     let fresh = || -> String {
         std::iter::repeat_with(fastrand::alphanumeric)
             .take(32)
@@ -23,7 +26,7 @@ pub async fn start(mut config: Config, demo: &Demo) -> anyhow::Result<(Config, T
     let (token, key, client_secret) = (fresh(), fresh(), fresh());
     let mut tenant_config = TenantConfig::demo(email, SecretString::from(token.clone()))
         .with_org(OrgConfig::demo(SecretString::from(key.clone())));
-    if let Some(client_id) = &demo.client_id {
+    if let Some(client_id) = client_id {
         let scopes =
             inventory_collector::scopes::for_login(&inventory_collector::config::Product::ALL);
         tenant_config = tenant_config.with_oauth(OAuthTenant::new(
@@ -37,9 +40,9 @@ pub async fn start(mut config: Config, demo: &Demo) -> anyhow::Result<(Config, T
         .map_err(|e| anyhow::anyhow!("could not start the demo tenant: {e:#}"))?;
     let site = tenant.url().parse()?;
     let api_url: reqwest::Url = tenant.api_url().parse()?;
-    let credentials = match &demo.client_id {
+    let credentials = match client_id {
         Some(client_id) => Credentials::OAuth {
-            client_id: client_id.clone(),
+            client_id: client_id.to_string(),
             client_secret: SecretString::from(client_secret),
             auth_url: api_url.clone(),
             token_store: None,
@@ -58,7 +61,7 @@ pub async fn start(mut config: Config, demo: &Demo) -> anyhow::Result<(Config, T
         key: SecretString::from(key),
         settings: AdminSettings {
             org_id: None,
-            stale_days: demo.stale_days,
+            stale_days,
         },
     });
     Ok((config, tenant))

@@ -106,7 +106,9 @@ where
     };
     #[cfg(feature = "demo")]
     {
-        let (config, _tenant) = demo::start(config, &demo).await.map_err(RunError::Fatal)?;
+        let (config, _tenant) = demo::start(config, demo.client_id.as_deref(), demo.stale_days)
+            .await
+            .map_err(RunError::Fatal)?;
         work(config).await
     }
     #[cfg(not(feature = "demo"))]

@@ -16,6 +16,7 @@
 //!   no secret in any byte it wrote, on its command line, or in `--help`'s flags.
 //! - `oauth`: OAuth 2.0 grants, token rotation across processes, gateway routing for OAuth,
 //!   service accounts and scoped tokens; `doctor`: the credentials check.
+//! - `golden`: every record of `collect --demo`, compared with `fixtures/golden/`.
 //! - `support`: shared helpers.
 //!
 //! The simulated tenant's own tests are in `crates/tenant/tests`, the benchmark's in
@@ -28,6 +29,7 @@ mod collect;
 mod confluence;
 mod doctor;
 mod faults;
+mod golden;
 mod jsm;
 mod oauth;
 mod output;

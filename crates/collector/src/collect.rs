@@ -5,123 +5,27 @@
 //! Many producers, one writer: products send records over a bounded channel to a writer thread,
 //! so output needs no locks and memory stays flat however large the tenant is.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
 use jiff::Timestamp;
-use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 
 use crate::config::{AdminAccess, Config, Credentials, Product, Target};
-use crate::coverage::{self, Tally};
+use crate::coverage;
+use crate::engine::{Abort, Ctx, Emitter, Item};
 use crate::http::oauth::{GrantType, OAuthClient, TokenSource};
-use crate::http::page::Pager;
 use crate::http::retry::{Clock, SystemClock};
 use crate::http::{ApiError, Auth, Client};
+use crate::join::{GroupClaims, Lister, Sides, Users};
 use crate::output::{self, Sink, WriteError};
 use crate::progress::Progress;
-use crate::record::{Account, Namespace, Record, User};
+use crate::record::{Account, Namespace, Record};
 use crate::route::{self, Probe, Route, RouteError};
-use crate::stitch::{SeenGroups, Shared, Side, Stitcher};
 use crate::summary::Summary;
 
 /// Records buffered between the producers and the writer.
 const CHANNEL: usize = 1024;
-
-/// What a product needs: the authenticated client, the id namespace and the record channel.
-#[derive(Clone)]
-pub struct Ctx {
-    pub client: Client,
-    pub ns: Namespace,
-    pub out: Emitter,
-    /// How many items (groups, projects) are worked on at once.
-    pub workers: usize,
-    /// Audit logs are read from this moment on.
-    pub since: Timestamp,
-    /// Join state shared with the run's other products.
-    pub shared: Arc<Shared>,
-    /// Groups already emitted by one product, so the next does not repeat them.
-    pub groups: Arc<SeenGroups>,
-}
-
-/// The outcome of asking a pager for its next page.
-pub enum Page<T> {
-    Items(Vec<T>),
-    End,
-    /// The page failed for good (counted in the family's tally); the listing stops there.
-    Failed,
-}
-
-impl Ctx {
-    /// The next page of a listing, its request counted in `tally`. A page that fails for good
-    /// is counted and ends the listing, unless it ends the run (401).
-    pub async fn next_page<T: DeserializeOwned + Send>(
-        &self,
-        pager: &mut impl Pager,
-        tally: &Tally,
-    ) -> Result<Page<T>, Abort> {
-        match pager.next::<T>(&self.client).await {
-            Ok(Some(items)) => {
-                tally.ok();
-                Ok(Page::Items(items))
-            }
-            Ok(None) => Ok(Page::End),
-            Err(error) => failed(tally, error).map(|()| Page::Failed),
-        }
-    }
-
-    /// Emits the family's coverage record.
-    pub async fn finish(&self, tally: &Tally) -> Result<(), Abort> {
-        self.out
-            .emit(Record::Coverage(tally.coverage(&self.ns)))
-            .await
-    }
-
-    /// Emits a user record, through the stitcher when another product reports users too.
-    pub async fn emit_user(&self, side: Side, user: User) -> Result<(), Abort> {
-        let ready = match &self.shared.stitcher {
-            Some(stitcher) => stitcher.offer(side, user),
-            None => Some(user),
-        };
-        match ready {
-            Some(user) => self.out.emit(Record::User(user)).await,
-            None => Ok(()),
-        }
-    }
-}
-
-/// The producers' end of the record channel.
-#[derive(Clone)]
-pub struct Emitter {
-    tx: mpsc::Sender<Record>,
-}
-
-impl Emitter {
-    pub async fn emit(&self, record: Record) -> Result<(), Abort> {
-        self.tx.send(record).await.map_err(|_| Abort::OutputClosed)
-    }
-}
-
-/// Why the whole run stops early.
-#[derive(Debug)]
-pub enum Abort {
-    /// The site rejected the credentials: every other request would fail the same way.
-    Unauthorized(ApiError),
-    /// The writer stopped (broken pipe, full disk); there is nowhere to put records.
-    OutputClosed,
-}
-
-/// A failed request either stops the run (401: the credentials are wrong, every other request
-/// would fail too) or is counted against its family.
-pub fn failed(tally: &Tally, error: ApiError) -> Result<(), Abort> {
-    if error.is_unauthorized() {
-        return Err(Abort::Unauthorized(error));
-    }
-    tally.fail(&error);
-    Ok(())
-}
 
 /// How a run ended, when it ended normally.
 #[derive(Debug)]
@@ -221,21 +125,24 @@ async fn run_to_end(config: Config, clock: Arc<dyn Clock>) -> Result<Report, Run
 
     let progress = Progress::new(config.progress, Arc::clone(&stats));
     let (tx, rx) = mpsc::channel(CHANNEL);
-    let writer = tokio::task::spawn_blocking(move || output::drain(sink, rx, progress));
     let site_on = site_client.is_some();
-    let jira_on = config.products.contains(&Product::Jira) && site_on;
-    let shared = Arc::new(Shared {
-        stitcher: (jira_on && admin_client.is_some()).then(Stitcher::default),
-        ..Shared::default()
+    let runs = |product| site_on && config.products.contains(&product);
+    let users = Users::new(Sides {
+        jira: runs(Product::Jira),
+        jsm: runs(Product::Jsm),
+        admin: admin_client.is_some(),
     });
+    let writer = tokio::task::spawn_blocking(move || output::drain(sink, rx, users, progress));
     let ctx = Ctx {
         client,
         ns: ns.clone(),
-        out: Emitter { tx },
+        out: Emitter::new(tx),
         workers: config.http.max_concurrency.max(1),
         since: config.since,
-        shared,
-        groups: Arc::default(),
+        groups: Arc::new(GroupClaims::new(
+            runs(Product::Jira),
+            runs(Product::Confluence),
+        )),
     };
     let confluence_ctx = Ctx {
         client: confluence_client.unwrap_or_else(|| ctx.client.clone()),
@@ -267,7 +174,7 @@ async fn run_to_end(config: Config, clock: Arc<dyn Clock>) -> Result<Report, Run
     });
     let work = async {
         if let Some(account) = site_account {
-            ctx.out.emit(Record::Account(account)).await?;
+            ctx.out.send(Item::Record(Record::Account(account))).await?;
         }
         let site = Site {
             on: site_on,
@@ -500,30 +407,29 @@ async fn collect_products(
             _ if site_on => continue,
             site_product => coverage::not_configured(&ctx.ns, site_product.name(), "no site given"),
         };
-        ctx.out.emit(Record::Coverage(coverage)).await?;
+        ctx.out
+            .send(Item::Record(Record::Coverage(coverage)))
+            .await?;
     }
     // Every product runs at once, each on the heap (together they are too large a future for
-    // a thread's stack). Where two report the same group or account, the precedence
-    // in `stitch` (Jira, then Confluence, then the Admin directory) decides who emits it.
+    // a thread's stack). Where two report the same group or account, `join` decides who writes
+    // it; a product that ends (or is not collected) is never waited for.
     let jira_on = site_on && products.contains(&Product::Jira);
     let confluence_on = site_on && products.contains(&Product::Confluence);
-    if !jira_on {
-        ctx.shared.jira_users.reach();
-        ctx.shared.jira_groups_listed.reach();
-    }
-    if !confluence_on {
-        ctx.shared.confluence_groups_listed.reach();
-    }
     let jira = async {
         if jira_on {
-            Box::pin(crate::jira::collect(ctx)).await
+            let done = Box::pin(crate::jira::collect(ctx)).await;
+            ctx.groups.done(Lister::Jira);
+            done
         } else {
             Ok(())
         }
     };
     let confluence = async {
         if confluence_on {
-            Box::pin(crate::confluence::collect(confluence)).await
+            let done = Box::pin(crate::confluence::collect(confluence)).await;
+            ctx.groups.done(Lister::Confluence);
+            done
         } else {
             Ok(())
         }
@@ -550,12 +456,6 @@ async fn collect_products(
         }
     };
     tokio::try_join!(jira, confluence, assets, jsm, admin)?;
-    // Accounts only one side saw, held until both were done.
-    if let Some(stitcher) = &ctx.shared.stitcher {
-        for user in stitcher.leftovers() {
-            ctx.out.emit(Record::User(user)).await?;
-        }
-    }
     Ok(())
 }
 
@@ -614,99 +514,5 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
-/// Runs `work` on every item received, at most `limit` at a time, each in its own task. Ends
-/// when the sender is dropped and all work is done, or at the first abort.
-pub async fn for_each_concurrent<T, F, Fut>(
-    mut items: mpsc::Receiver<T>,
-    limit: usize,
-    work: F,
-) -> Result<(), Abort>
-where
-    T: Send + 'static,
-    F: Fn(T) -> Fut,
-    Fut: Future<Output = Result<(), Abort>> + Send + 'static,
-{
-    let mut running = JoinSet::new();
-    while let Some(item) = items.recv().await {
-        while running.len() >= limit.max(1) {
-            join_one(&mut running).await?;
-        }
-        running.spawn(work(item));
-    }
-    join_all(running).await
-}
-
-/// Waits for every task of `running`; the first abort ends the wait.
-pub async fn join_all(mut running: JoinSet<Result<(), Abort>>) -> Result<(), Abort> {
-    while !running.is_empty() {
-        join_one(&mut running).await?;
-    }
-    Ok(())
-}
-
-async fn join_one(running: &mut JoinSet<Result<(), Abort>>) -> Result<(), Abort> {
-    match running.join_next().await {
-        Some(Ok(result)) => result,
-        // A worker panicked: that is a bug, not a reason to lose the rest of the run.
-        Some(Err(error)) => {
-            tracing::error!("a collection task failed: {error}");
-            Ok(())
-        }
-        None => Ok(()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    #[tokio::test]
-    async fn for_each_concurrent_runs_every_item_within_the_limit() {
-        let (tx, rx) = mpsc::channel(4);
-        let running = Arc::new(AtomicUsize::new(0));
-        let peak = Arc::new(AtomicUsize::new(0));
-        let done = Arc::new(AtomicUsize::new(0));
-        let producer = async move {
-            for i in 0..50 {
-                tx.send(i).await.unwrap();
-            }
-        };
-        let consumer = for_each_concurrent(rx, 3, |_| {
-            let (running, peak, done) = (running.clone(), peak.clone(), done.clone());
-            async move {
-                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-                peak.fetch_max(now, Ordering::SeqCst);
-                tokio::task::yield_now().await;
-                running.fetch_sub(1, Ordering::SeqCst);
-                done.fetch_add(1, Ordering::SeqCst);
-                Ok(())
-            }
-        });
-        let ((), result) = tokio::join!(producer, consumer);
-        assert!(result.is_ok());
-        assert_eq!(done.load(Ordering::SeqCst), 50);
-        assert!(peak.load(Ordering::SeqCst) <= 3);
-    }
-
-    #[tokio::test]
-    async fn for_each_concurrent_stops_at_the_first_abort() {
-        let (tx, rx) = mpsc::channel(64);
-        for i in 0..10 {
-            tx.send(i).await.unwrap();
-        }
-        drop(tx);
-        let result = for_each_concurrent(rx, 2, |i| async move {
-            if i == 3 {
-                Err(Abort::OutputClosed)
-            } else {
-                Ok(())
-            }
-        })
-        .await;
-        assert!(matches!(result, Err(Abort::OutputClosed)));
     }
 }

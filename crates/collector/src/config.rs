@@ -63,7 +63,7 @@ pub enum Target {
     Organization,
 }
 
-/// How the run signs in to the site: plain data. [`crate::collect::connect`] turns it into
+/// How the run signs in to the site: plain data. The run (`collect::connect`) turns it into
 /// live authentication (an OAuth token source, which reads the token store then).
 #[derive(Clone, Debug)]
 pub enum Credentials {

@@ -49,6 +49,8 @@ pub struct Tally {
     ok_requests: AtomicU64,
     failures: AtomicU64,
     first_error: Mutex<Option<ApiError>>,
+    /// What the first panic in the family's work said (a bug in the collector).
+    panic: Mutex<Option<String>>,
     served_by: Mutex<Option<String>>,
 }
 
@@ -60,6 +62,7 @@ impl Tally {
             ok_requests: AtomicU64::new(0),
             failures: AtomicU64::new(0),
             first_error: Mutex::new(None),
+            panic: Mutex::new(None),
             served_by: Mutex::new(None),
         }
     }
@@ -106,6 +109,26 @@ impl Tally {
         }
     }
 
+    /// Work of the family panicked: a bug in the collector. The family is not complete, and its
+    /// coverage record says why; the first panic is kept for the message.
+    pub fn panicked(&self, message: &str) {
+        self.failures.fetch_add(1, Ordering::Relaxed);
+        let mut first = self
+            .panic
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        tracing::error!(
+            "{}: the collector failed on an item (a bug): {message}",
+            self.family.name
+        );
+        first.get_or_insert_with(|| {
+            format!(
+                "the collector failed on an item of this family (a bug; please report it): {}",
+                crate::http::truncate(message)
+            )
+        });
+    }
+
     /// The family's coverage record.
     pub fn coverage(&self, ns: &Namespace) -> Coverage {
         let records = self.records.load(Ordering::Relaxed);
@@ -141,7 +164,12 @@ impl Tally {
             records,
             failures,
             missing_permission: refused.then(|| self.family.needs.to_string()),
-            message: first_error.map(|e| e.to_string()),
+            message: first_error.map(|e| e.to_string()).or_else(|| {
+                self.panic
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .clone()
+            }),
             served_by: self
                 .served_by
                 .lock()

@@ -33,8 +33,10 @@ pub mod config;
 pub mod confluence;
 pub mod coverage;
 pub mod doctor;
+pub mod engine;
 pub mod http;
 pub mod jira;
+pub mod join;
 pub mod jsm;
 pub mod output;
 pub mod progress;
@@ -43,7 +45,6 @@ pub mod redact;
 pub mod route;
 pub mod scopes;
 pub mod settings;
-pub mod stitch;
 pub mod summary;
 pub mod token_store;
 

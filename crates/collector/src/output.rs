@@ -20,6 +20,8 @@ use anyhow::{anyhow, Context};
 use tempfile::NamedTempFile;
 use tokio::sync::mpsc;
 
+use crate::engine::Item;
+use crate::join::Users;
 use crate::progress::Progress;
 use crate::record::{Coverage, Kind, Record};
 
@@ -225,20 +227,37 @@ impl Sink {
     }
 }
 
-/// The writer loop: runs on a blocking thread, takes records until every producer is done.
+/// The writer stage: runs on a blocking thread, takes what the products send until every one
+/// of them is done. Users go through the join ([`Users`]) first; the accounts it still holds at
+/// the end are written last.
 pub fn drain(
     mut sink: Sink,
-    mut records: mpsc::Receiver<Record>,
+    mut items: mpsc::Receiver<Item>,
+    mut users: Users,
     mut progress: Progress,
 ) -> Result<(Sink, Written), WriteError> {
     let mut written = Written::default();
-    while let Some(record) = records.blocking_recv() {
+    let mut write = |record: Record| -> Result<(), WriteError> {
         sink.write(&record)?;
         *written.counts.entry(record.kind()).or_default() += 1;
         if let Record::Coverage(coverage) = record {
             written.coverage.push(coverage);
         }
         progress.record();
+        Ok(())
+    };
+    while let Some(item) = items.blocking_recv() {
+        match item {
+            Item::Record(record) => write(record)?,
+            Item::User(side, user) => {
+                if let Some(user) = users.offer(side, user) {
+                    write(Record::User(user))?;
+                }
+            }
+        }
+    }
+    for user in users.leftovers() {
+        write(Record::User(user))?;
     }
     progress.finish();
     Ok((sink, written))

@@ -18,7 +18,7 @@
 //!   things, they do not grant access.
 //!
 //! It is a pattern match, not a guarantee: a secret with none of these shapes is not found.
-//! Secrets the program holds never reach such text in the first place (see [`crate::http`]).
+//! Secrets the program holds never reach such text in the first place (see the `http` module).
 
 /// What a redacted value is replaced with.
 const MARK: &str = "[REDACTED]";

@@ -10,8 +10,9 @@
 //! `GET /admin/api-access/v1/orgs/{orgId}/api-tokens`, `…/api-keys`,
 //! `…/service-accounts/{id}/api-tokens` and `GET /admin/v1/orgs/{orgId}/events-stream`.
 //!
-//! The key goes only to `--api-url`, never to the site. Users are stitched with the site's
-//! (same account id, one record) and groups the site already reported are not repeated.
+//! The key goes only to `--api-url`, never to the site. Users go to the user join with the
+//! site's (same account id, one record), and the directory takes only the groups no site listing
+//! reported (its turn comes last, [`crate::join::GroupClaims`]).
 
 mod wire;
 
@@ -20,11 +21,13 @@ use std::collections::BTreeMap;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 
-use crate::collect::{failed, Abort, Ctx, Page};
-use crate::coverage::{Family, Tally};
+use futures_util::TryStreamExt;
+
+use crate::coverage::Family;
+use crate::engine::{failed, Abort, Ctx, FamilyRun};
 use crate::http::page::{CursorPager, CursorRequest, Pager};
+use crate::join::{Lister, Side};
 use crate::record::{self, Record};
-use crate::stitch::Side;
 
 const PRODUCT: &str = "admin";
 
@@ -105,10 +108,10 @@ pub struct AdminSettings {
 
 /// Collects every organisation the key reaches. `ctx.client` talks to the Admin API.
 pub async fn collect(ctx: &Ctx, settings: &AdminSettings) -> Result<(), Abort> {
-    let tally = Tally::new(&ORGS);
-    let orgs = orgs(ctx, settings, &tally).await?;
+    let family = ctx.family(&ORGS);
+    let orgs = orgs(ctx, settings, &family).await?;
     for org in &orgs {
-        let domains = domains(ctx, &org.id, &tally).await?;
+        let domains = domains(&org.id, &family).await?;
         let account = record::Account {
             id: ctx.ns.org(&org.id),
             site: ctx.ns.site().to_string(),
@@ -128,65 +131,57 @@ pub async fn collect(ctx: &Ctx, settings: &AdminSettings) -> Result<(), Abort> {
             collected_at: Timestamp::now().to_string(),
             collector: concat!("atlassian-inventory ", env!("CARGO_PKG_VERSION")).to_string(),
         };
-        ctx.out.emit(Record::Account(account)).await?;
-        tally.records(1);
+        family.emit(Record::Account(account)).await?;
     }
-    ctx.finish(&tally).await?;
+    family.finish().await?;
     let ageing = wire::Ageing {
         now: Timestamp::now(),
         stale_after: SignedDuration::from_hours(24 * i64::from(settings.stale_days)),
     };
-    let tallies = OrgTallies::default();
+    let families = OrgFamilies::new(ctx);
     for org in &orgs {
         let service_accounts = tokio::try_join!(
-            directory(ctx, &org.id, &tallies.users),
-            groups(ctx, &org.id, &tallies.groups),
-            api_tokens(ctx, &org.id, ageing, &tallies.api_tokens),
-            api_keys(ctx, &org.id, ageing, &tallies.api_keys),
-            events(ctx, &org.id, &tallies.events),
+            directory(ctx, &org.id, &families.users),
+            groups(ctx, &org.id, &families.groups),
+            api_tokens(ctx, &org.id, ageing, &families.api_tokens),
+            api_keys(ctx, &org.id, ageing, &families.api_keys),
+            events(ctx, &org.id, &families.events),
         )?
         .0;
-        service_account_tokens(ctx, &org.id, &service_accounts, ageing, &tallies.service).await?;
+        service_account_tokens(ctx, &org.id, &service_accounts, ageing, &families.service).await?;
     }
-    for tally in tallies.all() {
-        ctx.finish(tally).await?;
-    }
-    Ok(())
+    families.finish().await
 }
 
-/// One tally per family, shared across organisations.
-struct OrgTallies {
-    users: Tally,
-    groups: Tally,
-    api_tokens: Tally,
-    api_keys: Tally,
-    service: Tally,
-    events: Tally,
+/// The families of every organisation, counted together.
+struct OrgFamilies<'a> {
+    users: FamilyRun<'a>,
+    groups: FamilyRun<'a>,
+    api_tokens: FamilyRun<'a>,
+    api_keys: FamilyRun<'a>,
+    service: FamilyRun<'a>,
+    events: FamilyRun<'a>,
 }
 
-impl Default for OrgTallies {
-    fn default() -> Self {
-        OrgTallies {
-            users: Tally::new(&USERS),
-            groups: Tally::new(&GROUPS),
-            api_tokens: Tally::new(&API_TOKENS),
-            api_keys: Tally::new(&API_KEYS),
-            service: Tally::new(&SERVICE_ACCOUNT_TOKENS),
-            events: Tally::new(&EVENTS),
+impl<'a> OrgFamilies<'a> {
+    fn new(ctx: &'a Ctx) -> Self {
+        OrgFamilies {
+            users: ctx.family(&USERS),
+            groups: ctx.family(&GROUPS),
+            api_tokens: ctx.family(&API_TOKENS),
+            api_keys: ctx.family(&API_KEYS),
+            service: ctx.family(&SERVICE_ACCOUNT_TOKENS),
+            events: ctx.family(&EVENTS),
         }
     }
-}
 
-impl OrgTallies {
-    fn all(&self) -> [&Tally; 6] {
-        [
-            &self.users,
-            &self.groups,
-            &self.api_tokens,
-            &self.api_keys,
-            &self.service,
-            &self.events,
-        ]
+    async fn finish(self) -> Result<(), Abort> {
+        self.users.finish().await?;
+        self.groups.finish().await?;
+        self.api_tokens.finish().await?;
+        self.api_keys.finish().await?;
+        self.service.finish().await?;
+        self.events.finish().await
     }
 }
 
@@ -195,36 +190,32 @@ fn get(path: String, query: Vec<(&'static str, String)>) -> CursorPager {
 }
 
 /// The organisations: the one `--org-id` names, or every one the key can see.
-async fn orgs(ctx: &Ctx, settings: &AdminSettings, tally: &Tally) -> Result<Vec<wire::Org>, Abort> {
+async fn orgs(
+    ctx: &Ctx,
+    settings: &AdminSettings,
+    family: &FamilyRun<'_>,
+) -> Result<Vec<wire::Org>, Abort> {
     #[derive(serde::Deserialize)]
     struct One {
         data: wire::Org,
     }
     if let Some(org_id) = &settings.org_id {
         let path = format!("/admin/v1/orgs/{org_id}");
-        return match ctx.client.get::<One>(&path, &[]).await {
-            Ok(one) => {
-                tally.ok();
-                Ok(vec![one.data])
-            }
-            Err(error) => failed(tally, error).map(|()| Vec::new()),
-        };
+        let one = family.answer(ctx.client.get::<One>(&path, &[])).await?;
+        return Ok(one.into_iter().map(|one| one.data).collect());
     }
-    let mut pager = get("/admin/v1/orgs".to_string(), Vec::new());
-    let mut orgs = Vec::new();
-    while let Page::Items(page) = ctx.next_page::<wire::Org>(&mut pager, tally).await? {
-        orgs.extend(page);
-    }
-    Ok(orgs)
+    let pager = get("/admin/v1/orgs".to_string(), Vec::new());
+    family.list::<wire::Org, _>(pager).try_collect().await
 }
 
 /// The organisation's verified domains (the ones whose users it manages).
-async fn domains(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<Vec<String>, Abort> {
-    let mut pager = get(format!("/admin/v1/orgs/{org_id}/domains"), Vec::new());
-    let mut names = Vec::new();
-    while let Page::Items(page) = ctx.next_page::<wire::Domain>(&mut pager, tally).await? {
-        names.extend(page.iter().filter_map(wire::Domain::verified_name));
-    }
+async fn domains(org_id: &str, family: &FamilyRun<'_>) -> Result<Vec<String>, Abort> {
+    let pager = get(format!("/admin/v1/orgs/{org_id}/domains"), Vec::new());
+    let domains: Vec<wire::Domain> = family.list(pager).try_collect().await?;
+    let mut names: Vec<String> = domains
+        .iter()
+        .filter_map(wire::Domain::verified_name)
+        .collect();
     names.sort();
     Ok(names)
 }
@@ -298,7 +289,7 @@ impl Default for Seen {
 }
 
 impl Seen {
-    async fn add(&mut self, ctx: &Ctx, tally: &Tally, user: record::User) -> Result<(), Abort> {
+    async fn add(&mut self, family: &FamilyRun<'_>, user: record::User) -> Result<(), Abort> {
         self.licences.add(&user, self.now);
         if let Some(email) = user
             .email
@@ -311,9 +302,7 @@ impl Seen {
                 email: Some(email.to_string()),
             });
         }
-        ctx.emit_user(Side::Admin, user).await?;
-        tally.records(1);
-        Ok(())
+        family.emit_user(Side::Admin, user).await
     }
 
     /// Emits the licence records; returns the service accounts.
@@ -321,21 +310,25 @@ impl Seen {
         self,
         ctx: &Ctx,
         org_id: &str,
-        tally: &Tally,
+        family: &FamilyRun<'_>,
     ) -> Result<Vec<wire::Person>, Abort> {
         for licence in self.licences.records(ctx, org_id) {
-            ctx.out.emit(Record::Resource(licence)).await?;
-            tally.records(1);
+            family.emit(Record::Resource(licence)).await?;
         }
         Ok(self.service_accounts)
     }
 }
 
 /// The directory's users, their groups and licence use. Returns the service accounts found.
-async fn directory(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<Vec<wire::Person>, Abort> {
-    // Members of groups the site listed come from the site; wait until it has listed every
-    // group it will (its group listings, not its member lists: they take much longer).
-    ctx.shared.site_groups_listed().await;
+async fn directory(
+    ctx: &Ctx,
+    org_id: &str,
+    users: &FamilyRun<'_>,
+) -> Result<Vec<wire::Person>, Abort> {
+    // Members of groups the site listed come from the site; the directory's turn comes when it
+    // has listed every group it will (its group listings, not its member lists).
+    let turn = ctx.groups.turn(Lister::Directory).await;
+    let tally = users.tally();
     let body = json!({
         "limit": DIRECTORY_PAGE,
         "expand": ["productAccess", "groups", "platformRoles"],
@@ -351,7 +344,7 @@ async fn directory(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<Vec<wire::P
             Err(error) if error.status() == Some(404) && tally.ok_requests() == 0 => {
                 tracing::info!("admin.users: v2 directory not found; using the v1 users API");
                 tally.served_by("GET /admin/v1/orgs/{orgId}/users (v2 directory answered 404)");
-                return v1_directory(ctx, org_id, tally).await;
+                return v1_directory(ctx, org_id, users).await;
             }
             Err(error) => {
                 failed(tally, error)?;
@@ -367,21 +360,20 @@ async fn directory(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<Vec<wire::P
                 let (Some(group_id), Some(name)) = (&group.id, &group.name) else {
                     continue;
                 };
-                if ctx.groups.site_listed(&ctx.ns.group(Some(group_id), name)) {
+                if turn.listed_by_site(&ctx.ns.group(Some(group_id), name)) {
                     continue;
                 }
                 let edge = group_membership(ctx, group_id, name, &account_id);
-                ctx.out.emit(Record::Membership(edge)).await?;
-                tally.records(1);
+                users.emit(Record::Membership(edge)).await?;
             }
             let record = user.record(&ctx.ns, org_id, &account_id);
-            seen.add(ctx, tally, record).await?;
+            seen.add(users, record).await?;
         }
     }
     if tally.ok_requests() > 0 {
         tally.served_by("POST /admin/v2/orgs/{orgId}/directories/-/users/search");
     }
-    seen.finish(ctx, org_id, tally).await
+    seen.finish(ctx, org_id, users).await
 }
 
 fn group_membership(ctx: &Ctx, group_id: &str, name: &str, account_id: &str) -> record::Membership {
@@ -402,62 +394,55 @@ fn group_membership(ctx: &Ctx, group_id: &str, name: &str, account_id: &str) -> 
 /// The retired v1 users API, for organisations without the v2 directory: one page of managed
 /// accounts at a time, and each account's last-active dates (one request per user: the only
 /// way v1 gives them).
-async fn v1_directory(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<Vec<wire::Person>, Abort> {
-    let mut pager = get(format!("/admin/v1/orgs/{org_id}/users"), Vec::new());
+async fn v1_directory(
+    ctx: &Ctx,
+    org_id: &str,
+    users: &FamilyRun<'_>,
+) -> Result<Vec<wire::Person>, Abort> {
+    let pager = get(format!("/admin/v1/orgs/{org_id}/users"), Vec::new());
+    let mut listing = Box::pin(users.list::<wire::V1User, _>(pager));
     let mut seen = Seen::default();
-    while let Page::Items(page) = ctx.next_page::<wire::V1User>(&mut pager, tally).await? {
-        for user in page {
-            let Some(account_id) = user.account_id.clone() else {
-                continue;
-            };
-            let path =
-                format!("/admin/v1/orgs/{org_id}/directory/users/{account_id}/last-active-dates");
-            let dates = match ctx.client.get::<wire::LastActiveDates>(&path, &[]).await {
-                Ok(dates) => {
-                    tally.ok();
-                    dates.data
-                }
-                Err(error) => {
-                    failed(tally, error)?;
-                    None
-                }
-            };
-            let record = user.record(&ctx.ns, org_id, &account_id, dates.as_ref());
-            seen.add(ctx, tally, record).await?;
-        }
+    while let Some(user) = listing.try_next().await? {
+        let Some(account_id) = user.account_id.clone() else {
+            continue;
+        };
+        let path =
+            format!("/admin/v1/orgs/{org_id}/directory/users/{account_id}/last-active-dates");
+        let dates = users
+            .answer(ctx.client.get::<wire::LastActiveDates>(&path, &[]))
+            .await?
+            .and_then(|dates| dates.data);
+        let record = user.record(&ctx.ns, org_id, &account_id, dates.as_ref());
+        seen.add(users, record).await?;
     }
-    seen.finish(ctx, org_id, tally).await
+    drop(listing);
+    seen.finish(ctx, org_id, users).await
 }
 
 /// Directory groups no site product reported (product-access groups of other products,
 /// organisation-only groups).
-async fn groups(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<(), Abort> {
-    ctx.shared.site_groups_listed().await;
+async fn groups(ctx: &Ctx, org_id: &str, family: &FamilyRun<'_>) -> Result<(), Abort> {
+    let turn = ctx.groups.turn(Lister::Directory).await;
     let path = format!("/admin/v2/orgs/{org_id}/directories/-/groups/search");
     let body = json!({ "limit": DIRECTORY_PAGE });
-    let mut pager = CursorPager::new(CursorRequest::Post { path, body });
-    while let Page::Items(page) = ctx
-        .next_page::<wire::DirectoryGroup>(&mut pager, tally)
-        .await?
-    {
-        for group in page {
-            let (Some(group_id), Some(name)) = (group.id, group.name) else {
-                continue;
-            };
-            let id = ctx.ns.group(Some(&group_id), &name);
-            if !ctx.groups.first_sight(&id) {
-                continue;
-            }
-            let record = record::Group {
-                id,
-                site: ctx.ns.site().to_string(),
-                group_id: Some(group_id),
-                name,
-                source: PRODUCT.to_string(),
-            };
-            ctx.out.emit(Record::Group(record)).await?;
-            tally.records(1);
+    let pager = CursorPager::new(CursorRequest::Post { path, body });
+    let mut listing = Box::pin(family.list::<wire::DirectoryGroup, _>(pager));
+    while let Some(group) = listing.try_next().await? {
+        let (Some(group_id), Some(name)) = (group.id, group.name) else {
+            continue;
+        };
+        let id = ctx.ns.group(Some(&group_id), &name);
+        if !turn.claim(&id) {
+            continue;
         }
+        let record = record::Group {
+            id,
+            site: ctx.ns.site().to_string(),
+            group_id: Some(group_id),
+            name,
+            source: PRODUCT.to_string(),
+        };
+        family.emit(Record::Group(record)).await?;
     }
     Ok(())
 }
@@ -467,11 +452,11 @@ async fn api_tokens(
     ctx: &Ctx,
     org_id: &str,
     ageing: wire::Ageing,
-    tally: &Tally,
+    family: &FamilyRun<'_>,
 ) -> Result<(), Abort> {
     let path = format!("/admin/api-access/v1/orgs/{org_id}/api-tokens");
     let pager = get(path, vec![("pageSize", TOKENS_PAGE.to_string())]);
-    secrets(ctx, org_id, pager, "api_token", None, ageing, tally).await
+    secrets(ctx, org_id, pager, "api_token", None, ageing, family).await
 }
 
 /// The organisation's own Admin API keys.
@@ -479,11 +464,11 @@ async fn api_keys(
     ctx: &Ctx,
     org_id: &str,
     ageing: wire::Ageing,
-    tally: &Tally,
+    family: &FamilyRun<'_>,
 ) -> Result<(), Abort> {
     let path = format!("/admin/api-access/v1/orgs/{org_id}/api-keys");
     let pager = get(path, vec![("pageSize", TOKENS_PAGE.to_string())]);
-    secrets(ctx, org_id, pager, "admin_api_key", None, ageing, tally).await
+    secrets(ctx, org_id, pager, "admin_api_key", None, ageing, family).await
 }
 
 /// Each service account's API tokens.
@@ -492,7 +477,7 @@ async fn service_account_tokens(
     org_id: &str,
     service_accounts: &[wire::Person],
     ageing: wire::Ageing,
-    tally: &Tally,
+    family: &FamilyRun<'_>,
 ) -> Result<(), Abort> {
     for account in service_accounts {
         let Some(id) = &account.id else { continue };
@@ -506,7 +491,7 @@ async fn service_account_tokens(
             "service_account_token",
             owner,
             ageing,
-            tally,
+            family,
         )
         .await?;
     }
@@ -516,21 +501,20 @@ async fn service_account_tokens(
 async fn secrets(
     ctx: &Ctx,
     org_id: &str,
-    mut pager: CursorPager,
+    pager: CursorPager,
     secret_type: &str,
     owner: Option<&wire::Person>,
     ageing: wire::Ageing,
-    tally: &Tally,
+    family: &FamilyRun<'_>,
 ) -> Result<(), Abort> {
-    while let Page::Items(page) = ctx.next_page::<wire::Credential>(&mut pager, tally).await? {
-        for credential in page {
-            match credential.record(&ctx.ns, org_id, secret_type, owner, ageing) {
-                Some(secret) => {
-                    ctx.out.emit(Record::Secret(secret)).await?;
-                    tally.records(1);
-                }
-                None => tracing::warn!("{}: skipped a credential without id", tally.family().name),
-            }
+    let mut listing = Box::pin(family.list::<wire::Credential, _>(pager));
+    while let Some(credential) = listing.try_next().await? {
+        match credential.record(&ctx.ns, org_id, secret_type, owner, ageing) {
+            Some(secret) => family.emit(Record::Secret(secret)).await?,
+            None => tracing::warn!(
+                "{}: skipped a credential without id",
+                family.tally().family().name
+            ),
         }
     }
     Ok(())
@@ -538,20 +522,18 @@ async fn secrets(
 
 /// Audit events since `--since`, oldest first, from the polling stream (the `/events` endpoint
 /// is limited to 10 requests a minute; the stream is the bulk export Atlassian recommends).
-async fn events(ctx: &Ctx, org_id: &str, tally: &Tally) -> Result<(), Abort> {
+async fn events(ctx: &Ctx, org_id: &str, family: &FamilyRun<'_>) -> Result<(), Abort> {
     let query = vec![
         ("from", ctx.since.as_millisecond().to_string()),
         ("to", Timestamp::now().as_millisecond().to_string()),
         ("limit", EVENTS_PAGE.to_string()),
         ("sortOrder", "asc".to_string()),
     ];
-    let mut pager = get(format!("/admin/v1/orgs/{org_id}/events-stream"), query).until_empty();
-    while let Page::Items(page) = ctx.next_page::<wire::Event>(&mut pager, tally).await? {
-        for event in page {
-            if let Some(record) = event.record(&ctx.ns) {
-                ctx.out.emit(Record::Event(record)).await?;
-                tally.records(1);
-            }
+    let pager = get(format!("/admin/v1/orgs/{org_id}/events-stream"), query).until_empty();
+    let mut listing = Box::pin(family.list::<wire::Event, _>(pager));
+    while let Some(event) = listing.try_next().await? {
+        if let Some(record) = event.record(&ctx.ns) {
+            family.emit(Record::Event(record)).await?;
         }
     }
     Ok(())

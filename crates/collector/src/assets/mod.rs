@@ -21,12 +21,11 @@ mod wire;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use futures_util::{stream, Stream, TryStreamExt};
 
-use crate::collect::{failed, for_each_concurrent, Abort, Ctx, Page};
-use crate::coverage::{self, Family, Tally};
+use crate::coverage::{self, Family};
+use crate::engine::{failed, Abort, Ctx, FamilyRun};
 use crate::http::page::{AqlPager, JsmPager, ObjectListPager, PageBeanPager, Pager};
 use crate::http::{ApiError, Client};
 use crate::record::Record;
@@ -73,9 +72,6 @@ const WORKSPACES_PAGE: u32 = 50;
 const SCHEMAS_PAGE: u32 = 50;
 const OBJECTS_PAGE: u32 = 100;
 
-/// Object types queued between the schema walk and the object workers.
-const QUEUE: usize = 64;
-
 /// What Assets needs beyond the site's context: the gateway and the `--aql` filter.
 #[derive(Clone)]
 pub struct Gateway {
@@ -87,49 +83,43 @@ pub struct Gateway {
 /// Collects every workspace of the site. `ctx.client` is the site; `gateway.client` the
 /// Assets API.
 pub async fn collect(ctx: &Ctx, gateway: &Gateway) -> Result<(), Abort> {
-    let workspaces_tally = Tally::new(&WORKSPACES);
-    let schemas = Tally::new(&SCHEMAS);
-    let objects = Arc::new(Tally::new(&OBJECTS));
-    let workspaces = match workspaces(ctx, &workspaces_tally).await? {
+    let api = Ctx {
+        client: gateway.client.clone(),
+        ..ctx.clone()
+    };
+    let discovery = ctx.family(&WORKSPACES);
+    let schemas = api.family(&SCHEMAS);
+    let objects = ctx.family(&OBJECTS);
+    let workspaces = match workspaces(ctx, &discovery).await? {
         Discovery::Found(ids) => ids,
         Discovery::NotLicensed(why) => {
-            for tally in [&workspaces_tally, &schemas, &objects] {
-                let coverage = coverage::not_licensed(&ctx.ns, tally, &why);
-                ctx.out.emit(Record::Coverage(coverage)).await?;
+            for family in [discovery, schemas, objects] {
+                let coverage = coverage::not_licensed(&ctx.ns, family.tally(), &why);
+                family.finish_with(|_| coverage).await?;
             }
             return Ok(());
         }
         // Nothing below the workspaces can be read: say so in every family.
         Discovery::Failed(error) => {
-            schemas.fail(&error);
-            objects.fail(&error);
+            schemas.tally().fail(&error);
+            objects.tally().fail(&error);
             Vec::new()
         }
     };
-    let api = Ctx {
-        client: gateway.client.clone(),
-        ..ctx.clone()
-    };
     // The first endpoint of the chain that answers is kept for the other object types.
-    let chosen = Arc::new(AtomicUsize::new(0));
+    let chosen = AtomicUsize::new(0);
     for workspace in &workspaces {
-        let (tx, rx) = mpsc::channel::<wire::TypeInfo>(QUEUE);
-        let walk = async {
-            let result = schemas_of(&api, workspace, &schemas, &tx).await;
-            drop(tx);
-            result
-        };
-        let workers = for_each_concurrent(rx, ctx.workers, |info| {
-            let (site, api) = (ctx.clone(), api.clone());
-            let (chosen, tally) = (Arc::clone(&chosen), Arc::clone(&objects));
-            let aql = gateway.aql.clone();
-            async move { objects_of(&site, &api, &chosen, &info, aql.as_deref(), &tally).await }
-        });
-        tokio::try_join!(walk, workers)?;
+        let types = object_types(&api, &schemas, workspace);
+        objects
+            .each(types, |info| {
+                let (objects, chosen) = (&objects, &chosen);
+                async move { objects_of(ctx, gateway, objects, chosen, &info).await }
+            })
+            .await?;
     }
-    ctx.finish(&workspaces_tally).await?;
-    ctx.finish(&schemas).await?;
-    ctx.finish(&objects).await
+    discovery.finish().await?;
+    schemas.finish().await?;
+    objects.finish().await
 }
 
 enum Discovery {
@@ -140,7 +130,8 @@ enum Discovery {
 
 /// The site's Assets workspace ids: the current discovery endpoint, then its deprecated twin
 /// where the current one answers 404.
-async fn workspaces(ctx: &Ctx, tally: &Tally) -> Result<Discovery, Abort> {
+async fn workspaces(ctx: &Ctx, family: &FamilyRun<'_>) -> Result<Discovery, Abort> {
+    let tally = family.tally();
     let paths = WORKSPACES
         .endpoints
         .iter()
@@ -176,6 +167,7 @@ async fn workspaces(ctx: &Ctx, tally: &Tally) -> Result<Discovery, Abort> {
                 "the site has no Assets workspace (GET {path} listed none)"
             )));
         }
+        // No record is written for a workspace: the family counts the ones it found.
         tally.records(ids.len() as u64);
         return Ok(Discovery::Found(ids));
     }
@@ -185,80 +177,88 @@ async fn workspaces(ctx: &Ctx, tally: &Tally) -> Result<Discovery, Abort> {
     )))
 }
 
-/// A workspace's schemas and object types, each type sent on `types` with its attributes.
-async fn schemas_of(
-    api: &Ctx,
-    workspace: &str,
-    tally: &Tally,
-    types: &mpsc::Sender<wire::TypeInfo>,
-) -> Result<(), Abort> {
-    let base = format!("/jsm/assets/workspace/{workspace}/v1");
+/// A workspace's schemas and object types, schema by schema: their records are written as the
+/// walk reaches them, and each type whose objects are read comes out with its attributes.
+fn object_types<'a>(
+    api: &'a Ctx,
+    schemas: &'a FamilyRun<'a>,
+    workspace: &'a str,
+) -> impl Stream<Item = Result<wire::TypeInfo, Abort>> + 'a {
     // `ObjectSchemaList` is `{startAt, maxResults, total, values, isLast}`: a PageBean.
-    let mut pager = PageBeanPager::new(
-        format!("{base}/objectschema/list"),
+    let pager = PageBeanPager::new(
+        format!("/jsm/assets/workspace/{workspace}/v1/objectschema/list"),
         Vec::new(),
         SCHEMAS_PAGE,
     );
-    while let Page::Items(page) = api.next_page::<wire::Schema>(&mut pager, tally).await? {
-        for schema in page {
-            let Some(schema_id) = schema.id.clone() else {
-                continue;
-            };
-            let record = schema.record(&api.ns, workspace, &schema_id);
-            api.out.emit(Record::Resource(record)).await?;
-            tally.records(1);
-            let path = format!("{base}/objectschema/{schema_id}/objecttypes/flat");
-            let object_types = match api.client.get::<Vec<wire::ObjectType>>(&path, &[]).await {
-                Ok(list) => list,
-                Err(error) => {
-                    failed(tally, error)?;
-                    continue;
-                }
-            };
-            tally.ok();
-            for object_type in object_types {
-                let Some(type_id) = object_type.id.clone() else {
-                    continue;
-                };
-                let schema_id = object_type
-                    .object_schema_id
-                    .clone()
-                    .unwrap_or(schema_id.clone());
-                let record = object_type.record(&api.ns, workspace, &schema_id, &type_id);
-                api.out.emit(Record::Resource(record)).await?;
-                tally.records(1);
-                let path = format!("{base}/objecttype/{type_id}/attributes");
-                let attributes = match api.client.get::<Vec<wire::TypeAttribute>>(&path, &[]).await
-                {
-                    Ok(list) => {
-                        tally.ok();
-                        list
-                    }
-                    // Objects are still read; their attributes are then named by id.
-                    Err(error) => {
-                        failed(tally, error)?;
-                        Vec::new()
-                    }
-                };
-                if object_type.abstract_object_type {
-                    continue;
-                }
-                let info = wire::TypeInfo {
-                    workspace_id: workspace.to_string(),
-                    schema_id,
-                    type_id,
-                    name: object_type.name.clone(),
-                    attributes: attributes
-                        .into_iter()
-                        .filter_map(|a| Some((a.id.clone()?, a)))
-                        .collect::<HashMap<_, _>>(),
-                };
-                // A closed queue means the workers stopped; their error ends the run.
-                let _ = types.send(info).await;
-            }
-        }
+    schemas
+        .list::<wire::Schema, _>(pager)
+        .and_then(move |schema| schema_types(api, schemas, workspace, schema))
+        .map_ok(|types| stream::iter(types.into_iter().map(Ok)))
+        .try_flatten()
+        .try_filter_map(move |(schema_id, object_type)| {
+            type_info(api, schemas, workspace, schema_id, object_type)
+        })
+}
+
+/// One schema's record, and its object types (`GET …/objectschema/{id}/objecttypes/flat`),
+/// each with the schema's id.
+async fn schema_types(
+    api: &Ctx,
+    schemas: &FamilyRun<'_>,
+    workspace: &str,
+    schema: wire::Schema,
+) -> Result<Vec<(String, wire::ObjectType)>, Abort> {
+    let Some(schema_id) = schema.id.clone() else {
+        return Ok(Vec::new());
+    };
+    let record = schema.record(&api.ns, workspace, &schema_id);
+    schemas.emit(Record::Resource(record)).await?;
+    let path =
+        format!("/jsm/assets/workspace/{workspace}/v1/objectschema/{schema_id}/objecttypes/flat");
+    let object_types = schemas
+        .answer(api.client.get::<Vec<wire::ObjectType>>(&path, &[]))
+        .await?
+        .unwrap_or_default();
+    Ok(object_types
+        .into_iter()
+        .map(|object_type| (schema_id.clone(), object_type))
+        .collect())
+}
+
+/// One object type's record, and its attributes (`GET …/objecttype/{id}/attributes`): what its
+/// objects are read with. `None` for a type without objects to read (abstract, or without id).
+async fn type_info(
+    api: &Ctx,
+    schemas: &FamilyRun<'_>,
+    workspace: &str,
+    schema_id: String,
+    object_type: wire::ObjectType,
+) -> Result<Option<wire::TypeInfo>, Abort> {
+    let Some(type_id) = object_type.id.clone() else {
+        return Ok(None);
+    };
+    let schema_id = object_type.object_schema_id.clone().unwrap_or(schema_id);
+    let record = object_type.record(&api.ns, workspace, &schema_id, &type_id);
+    schemas.emit(Record::Resource(record)).await?;
+    let path = format!("/jsm/assets/workspace/{workspace}/v1/objecttype/{type_id}/attributes");
+    // Where this fails, objects are still read; their attributes are then named by id.
+    let attributes = schemas
+        .answer(api.client.get::<Vec<wire::TypeAttribute>>(&path, &[]))
+        .await?
+        .unwrap_or_default();
+    if object_type.abstract_object_type {
+        return Ok(None);
     }
-    Ok(())
+    Ok(Some(wire::TypeInfo {
+        workspace_id: workspace.to_string(),
+        schema_id,
+        type_id,
+        name: object_type.name,
+        attributes: attributes
+            .into_iter()
+            .filter_map(|a| Some((a.id.clone()?, a)))
+            .collect::<HashMap<_, _>>(),
+    }))
 }
 
 /// The object listings, newest first. Each is tried only when the one before answers 404 or
@@ -341,13 +341,13 @@ impl Pager for ObjectPager {
 /// first listing of the chain that answers.
 async fn objects_of(
     site: &Ctx,
-    api: &Ctx,
+    gateway: &Gateway,
+    objects: &FamilyRun<'_>,
     chosen: &AtomicUsize,
     info: &wire::TypeInfo,
-    narrow: Option<&str>,
-    tally: &Tally,
 ) -> Result<(), Abort> {
-    let aql = match narrow {
+    let tally = objects.tally();
+    let aql = match &gateway.aql {
         Some(narrow) => format!("objectTypeId = {} AND ({narrow})", info.type_id),
         None => format!("objectTypeId = {}", info.type_id),
     };
@@ -356,7 +356,7 @@ async fn objects_of(
         let client = if listing.on_site() {
             &site.client
         } else {
-            &api.client
+            &gateway.client
         };
         let mut pager = listing.pager(&info.workspace_id, &aql);
         let mut answered = false;
@@ -369,11 +369,8 @@ async fn objects_of(
                         tally.served_by(&served_by(listing));
                     }
                     for object in page {
-                        match object.record(&api.ns, info) {
-                            Some(record) => {
-                                api.out.emit(Record::Resource(record)).await?;
-                                tally.records(1);
-                            }
+                        match object.record(&site.ns, info) {
+                            Some(record) => objects.emit(Record::Resource(record)).await?,
                             None => tracing::warn!(
                                 "assets.objects: skipped an object without id of type {}",
                                 info.type_id

@@ -10,20 +10,22 @@
 //!
 //! Groups are the site's: the same ids as Jira's, so edges stitch to the same `user` and
 //! `group` records; a group Jira already emitted is not emitted again (see
-//! [`crate::stitch::SeenGroups`]). Settings and the audit log need *Confluence Administrator*:
+//! [`crate::join::GroupClaims`]). Settings and the audit log need *Confluence Administrator*:
 //! a 403 there is a coverage record, never a failed run.
 
 mod wire;
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::pin::pin;
 
-use tokio::sync::mpsc;
+use futures_util::TryStreamExt;
 
-use crate::collect::{failed, for_each_concurrent, Abort, Ctx, Page};
-use crate::coverage::{Family, Tally};
+use crate::coverage::Family;
+use crate::engine::{Abort, Ctx, FamilyRun};
 use crate::http::page::{LinkPager, V1Pager};
 use crate::http::{ApiError, ErrorKind};
-use crate::record::Record;
+use crate::join::Lister;
+use crate::record::{Coverage, Record};
 
 const PRODUCT: &str = "confluence";
 
@@ -99,9 +101,6 @@ const AUDIT_PAGE: u32 = 1000;
 /// UPM answers its own media type only (REFERENCE §4.2).
 const UPM_MEDIA_TYPE: &str = "application/vnd.atl.plugins+json";
 
-/// Items queued between a listing and its per-item workers.
-const QUEUE: usize = 256;
-
 /// Collects every Confluence family. Returns early only when the whole run must stop.
 pub async fn collect(ctx: &Ctx) -> Result<(), Abort> {
     tokio::try_join!(
@@ -119,41 +118,33 @@ pub async fn collect(ctx: &Ctx) -> Result<(), Abort> {
 /// (Jira writes the groups it listed, members included). Starts once Jira's group listing is
 /// done, so which product writes a shared group does not depend on timing.
 async fn groups(ctx: &Ctx) -> Result<(), Abort> {
-    let tally = Tally::new(&GROUPS);
-    let members = Arc::new(Tally::new(&GROUP_MEMBERS));
-    let (tx, rx) = mpsc::channel::<wire::Group>(QUEUE);
-    let listing = async {
-        let _listed = ctx.shared.confluence_groups_listed.reached_on_drop();
-        ctx.shared.jira_groups_listed.wait().await;
-        let mut pager = V1Pager::new("/wiki/rest/api/group", Vec::new(), GROUPS_PAGE);
-        while let Page::Items(page) = ctx.next_page::<wire::Group>(&mut pager, &tally).await? {
-            for group in page {
-                // Listed by Jira (or earlier in this listing): written already, members too.
-                if !ctx.groups.mark_site_listed(&group.record_id(&ctx.ns)) {
-                    continue;
-                }
-                if ctx.groups.first_sight(&group.record_id(&ctx.ns)) {
-                    ctx.out.emit(Record::Group(group.record(&ctx.ns))).await?;
-                    tally.records(1);
-                }
-                let _ = tx.send(group).await;
-            }
-        }
-        drop(tx);
-        Ok(())
-    };
-    let workers = for_each_concurrent(rx, ctx.workers, |group| {
-        let ctx = ctx.clone();
-        let members = Arc::clone(&members);
-        async move { group_members(&ctx, &group, &members).await }
+    let groups = ctx.family(&GROUPS);
+    let members = ctx.family(&GROUP_MEMBERS);
+    let turn = ctx.groups.turn(Lister::Confluence).await;
+    let pager = V1Pager::new("/wiki/rest/api/group", Vec::new(), GROUPS_PAGE);
+    // Listed by Jira (or earlier in this listing): written already, members too.
+    let claimed = turn.claiming(groups.list::<wire::Group, _>(pager), |group| {
+        group.record_id(&ctx.ns)
     });
-    tokio::try_join!(listing, workers)?;
-    ctx.finish(&tally).await?;
-    ctx.finish(&members).await
+    members
+        .each(claimed, |group| {
+            let (groups, members) = (&groups, &members);
+            async move {
+                groups.emit(Record::Group(group.record(&ctx.ns))).await?;
+                group_members(ctx, members, &group).await
+            }
+        })
+        .await?;
+    groups.finish().await?;
+    members.finish().await
 }
 
 /// One group's members, by group id (names can change).
-async fn group_members(ctx: &Ctx, group: &wire::Group, tally: &Tally) -> Result<(), Abort> {
+async fn group_members(
+    ctx: &Ctx,
+    members: &FamilyRun<'_>,
+    group: &wire::Group,
+) -> Result<(), Abort> {
     let Some(group_id) = &group.id else {
         tracing::warn!(
             "confluence.group_members: group {:?} has no id; its members cannot be listed",
@@ -162,79 +153,59 @@ async fn group_members(ctx: &Ctx, group: &wire::Group, tally: &Tally) -> Result<
         return Ok(());
     };
     let path = format!("/wiki/rest/api/group/{group_id}/membersByGroupId");
-    let mut pager = V1Pager::new(path, Vec::new(), MEMBERS_PAGE);
-    let mut seen = std::collections::HashSet::new();
-    loop {
-        match ctx.next_page::<wire::User>(&mut pager, tally).await? {
-            Page::Items(page) => {
-                for member in page {
-                    let Some(account_id) = member.account_id.as_deref() else {
-                        continue;
-                    };
-                    if seen.insert(account_id.to_string()) {
-                        let edge = group.membership(&ctx.ns, account_id);
-                        ctx.out.emit(Record::Membership(edge)).await?;
-                        tally.records(1);
-                    }
-                }
-            }
-            Page::End | Page::Failed => return Ok(()),
+    let pager = V1Pager::new(path, Vec::new(), MEMBERS_PAGE);
+    let mut listing = pin!(members.list::<wire::User, _>(pager));
+    let mut seen = HashSet::new();
+    while let Some(member) = listing.try_next().await? {
+        let Some(account_id) = member.account_id.as_deref() else {
+            continue;
+        };
+        if seen.insert(account_id.to_string()) {
+            let edge = group.membership(&ctx.ns, account_id);
+            members.emit(Record::Membership(edge)).await?;
         }
     }
+    Ok(())
 }
 
 /// Every space the account may view, personal ones included, each with its permissions.
 async fn spaces(ctx: &Ctx) -> Result<(), Abort> {
-    let tally = Tally::new(&SPACES);
-    let permissions = Arc::new(Tally::new(&SPACE_PERMISSIONS));
-    let (tx, rx) = mpsc::channel::<String>(QUEUE);
-    let listing = async {
-        let query = vec![
-            ("limit", SPACES_PAGE.to_string()),
-            ("description-format", "plain".to_string()),
-        ];
-        let mut pager = LinkPager::new("/wiki/api/v2/spaces", query);
-        while let Page::Items(page) = ctx.next_page::<wire::Space>(&mut pager, &tally).await? {
-            for space in page {
-                ctx.out
-                    .emit(Record::Resource(space.record(&ctx.ns)))
-                    .await?;
-                tally.records(1);
-                let _ = tx.send(space.id).await;
+    let spaces = ctx.family(&SPACES);
+    let permissions = ctx.family(&SPACE_PERMISSIONS);
+    let query = vec![
+        ("limit", SPACES_PAGE.to_string()),
+        ("description-format", "plain".to_string()),
+    ];
+    let pager = LinkPager::new("/wiki/api/v2/spaces", query);
+    permissions
+        .each(spaces.list::<wire::Space, _>(pager), |space| {
+            let (spaces, permissions) = (&spaces, &permissions);
+            async move {
+                spaces.emit(Record::Resource(space.record(&ctx.ns))).await?;
+                space_permissions(ctx, permissions, &space.id).await
             }
-        }
-        drop(tx);
-        Ok(())
-    };
-    let workers = for_each_concurrent(rx, ctx.workers, |space_id| {
-        let ctx = ctx.clone();
-        let permissions = Arc::clone(&permissions);
-        async move { space_permissions(&ctx, &space_id, &permissions).await }
-    });
-    tokio::try_join!(listing, workers)?;
-    ctx.finish(&tally).await?;
-    ctx.finish(&permissions).await
+        })
+        .await?;
+    spaces.finish().await?;
+    permissions.finish().await
 }
 
 /// One space's permission assignments: one record per principal and operation.
-async fn space_permissions(ctx: &Ctx, space_id: &str, tally: &Tally) -> Result<(), Abort> {
+async fn space_permissions(
+    ctx: &Ctx,
+    permissions: &FamilyRun<'_>,
+    space_id: &str,
+) -> Result<(), Abort> {
     let path = format!("/wiki/api/v2/spaces/{space_id}/permissions");
     let query = vec![("limit", SPACE_PERMISSIONS_PAGE.to_string())];
-    let mut pager = LinkPager::new(path, query);
-    while let Page::Items(page) = ctx
-        .next_page::<wire::SpacePermission>(&mut pager, tally)
-        .await?
-    {
-        for assignment in page {
-            match assignment.record(&ctx.ns, space_id) {
-                Some(grant) => {
-                    ctx.out.emit(Record::Permission(grant)).await?;
-                    tally.records(1);
-                }
-                None => tracing::warn!(
-                    "confluence.space_permissions: skipped an assignment in space {space_id} without principal or operation"
-                ),
-            }
+    let pager = LinkPager::new(path, query);
+    let mut assignments = pin!(permissions.list::<wire::SpacePermission, _>(pager));
+    while let Some(assignment) = assignments.try_next().await? {
+        match assignment.record(&ctx.ns, space_id) {
+            Some(grant) => permissions.emit(Record::Permission(grant)).await?,
+            None => tracing::warn!(
+                "confluence.space_permissions: skipped an assignment in space {space_id} without principal or operation"
+            ),
         }
     }
     Ok(())
@@ -246,7 +217,7 @@ async fn space_permissions(ctx: &Ctx, space_id: &str, tally: &Tally) -> Result<(
 async fn site_permissions(ctx: &Ctx) -> Result<(), Abort> {
     const CGRAPHQL: &str = "/cgraphql";
     const GATEWAY: &str = "/gateway/api/graphql";
-    let tally = Tally::new(&SITE_PERMISSIONS);
+    let family = ctx.family(&SITE_PERMISSIONS);
     let body = serde_json::json!({
         "operationName": "AtlassianInventorySitePermissions",
         "query": wire::SITE_PERMISSIONS_QUERY,
@@ -254,33 +225,30 @@ async fn site_permissions(ctx: &Ctx) -> Result<(), Abort> {
     });
     // A refusal by cgraphql is expected (Atlassian blocks non-persisted operations there), so
     // it is not a failure of the family; only the gateway's answer decides the status.
-    let blocked = match graphql(ctx, CGRAPHQL, &body).await? {
+    let message = match graphql(ctx, CGRAPHQL, &body).await? {
         Ok(connection) => {
-            return site_grants(
-                ctx,
-                &tally,
-                connection,
-                CGRAPHQL,
-                &format!("served by POST {CGRAPHQL}"),
-            )
-            .await;
+            let served = format!("served by POST {CGRAPHQL}");
+            site_grants(ctx, &family, connection, CGRAPHQL, served).await?
         }
-        Err(error) => error,
+        Err(blocked) => match graphql(ctx, GATEWAY, &body).await? {
+            Ok(connection) => {
+                let served =
+                    format!("served by POST {GATEWAY}; POST {CGRAPHQL} refused: {blocked}");
+                site_grants(ctx, &family, connection, GATEWAY, served).await?
+            }
+            Err(error) => {
+                let message = format!("neither endpoint served site permissions: POST {CGRAPHQL}: {blocked}; POST {GATEWAY}: {error}");
+                family.tally().fail(&error);
+                message
+            }
+        },
     };
-    let message = match graphql(ctx, GATEWAY, &body).await? {
-        Ok(connection) => {
-            let served = format!("served by POST {GATEWAY}; POST {CGRAPHQL} refused: {blocked}");
-            return site_grants(ctx, &tally, connection, GATEWAY, &served).await;
-        }
-        Err(error) => {
-            let message = format!("neither endpoint served site permissions: POST {CGRAPHQL}: {blocked}; POST {GATEWAY}: {error}");
-            tally.fail(&error);
-            message
-        }
-    };
-    let mut coverage = tally.coverage(&ctx.ns);
-    coverage.message = Some(message);
-    ctx.out.emit(Record::Coverage(coverage)).await
+    family
+        .finish_with(|coverage| Coverage {
+            message: Some(message),
+            ..coverage
+        })
+        .await
 }
 
 /// One GraphQL request: the connection of grants, or why there is none (a 401 ends the run).
@@ -316,75 +284,63 @@ async fn graphql(
     })
 }
 
+/// Writes the grants `path` served; returns the coverage record's message: `served`, and what
+/// was not read.
 async fn site_grants(
     ctx: &Ctx,
-    tally: &Tally,
+    family: &FamilyRun<'_>,
     connection: wire::Connection,
     path: &str,
-    served: &str,
-) -> Result<(), Abort> {
+    served: String,
+) -> Result<String, Abort> {
+    let tally = family.tally();
     tally.ok();
     tally.served_by(&format!("POST {path}"));
     for grant in connection.records(&ctx.ns) {
-        ctx.out.emit(Record::Permission(grant)).await?;
-        tally.records(1);
+        family.emit(Record::Permission(grant)).await?;
     }
-    let mut message = served.to_string();
+    let mut message = served;
     if connection.has_more() {
         // Site grants are a few dozen principals; the query asks for 250 and does not page.
         message.push_str("; more than 250 principals: the rest were not read");
         let url = ctx.client.url(path, &[]).to_string();
         tally.fail(&ApiError::pagination("POST", &url, message.clone()));
     }
-    let mut coverage = tally.coverage(&ctx.ns);
-    coverage.message = Some(message);
-    ctx.out.emit(Record::Coverage(coverage)).await
+    Ok(message)
 }
 
 /// How long the audit log keeps records (admin only).
 async fn audit_retention(ctx: &Ctx) -> Result<(), Abort> {
-    let tally = Tally::new(&AUDIT_RETENTION);
-    match ctx
+    let retention = ctx.family(&AUDIT_RETENTION);
+    let request = ctx
         .client
-        .get::<wire::RetentionPeriod>("/wiki/rest/api/audit/retention", &[])
-        .await
-    {
-        Ok(period) => {
-            tally.ok();
-            ctx.out
-                .emit(Record::Setting(period.record(&ctx.ns)))
-                .await?;
-            tally.records(1);
-        }
-        Err(error) => failed(&tally, error)?,
+        .get::<wire::RetentionPeriod>("/wiki/rest/api/audit/retention", &[]);
+    if let Some(period) = retention.answer(request).await? {
+        retention
+            .emit(Record::Setting(period.record(&ctx.ns)))
+            .await?;
     }
-    ctx.finish(&tally).await
+    retention.finish().await
 }
 
 /// The Universal Plugin Manager's settings (can users request apps, is the Marketplace
 /// reachable, …). Undocumented: read leniently, every key kept.
 async fn upm_settings(ctx: &Ctx) -> Result<(), Abort> {
-    let tally = Tally::new(&UPM_SETTINGS);
-    match ctx
+    let upm = ctx.family(&UPM_SETTINGS);
+    let request = ctx
         .client
-        .get_as::<serde_json::Value>("/wiki/rest/plugins/1.0/settings", UPM_MEDIA_TYPE)
-        .await
-    {
-        Ok(body) => {
-            tally.ok();
-            for setting in crate::settings::key_values(&ctx.ns, "confluence.upm", &body) {
-                ctx.out.emit(Record::Setting(setting)).await?;
-                tally.records(1);
-            }
+        .get_as::<serde_json::Value>("/wiki/rest/plugins/1.0/settings", UPM_MEDIA_TYPE);
+    if let Some(body) = upm.answer(request).await? {
+        for setting in crate::settings::key_values(&ctx.ns, "confluence.upm", &body) {
+            upm.emit(Record::Setting(setting)).await?;
         }
-        Err(error) => failed(&tally, error)?,
     }
-    ctx.finish(&tally).await
+    upm.finish().await
 }
 
 /// The audit log from `--since` to now (`startDate`/`endDate` in epoch milliseconds).
 async fn audit(ctx: &Ctx) -> Result<(), Abort> {
-    let tally = Tally::new(&AUDIT);
+    let audit = ctx.family(&AUDIT);
     let query = vec![
         ("startDate", ctx.since.as_millisecond().to_string()),
         (
@@ -392,22 +348,16 @@ async fn audit(ctx: &Ctx) -> Result<(), Abort> {
             jiff::Timestamp::now().as_millisecond().to_string(),
         ),
     ];
-    let mut pager = V1Pager::new("/wiki/rest/api/audit", query, AUDIT_PAGE);
-    while let Page::Items(page) = ctx
-        .next_page::<wire::AuditRecord>(&mut pager, &tally)
-        .await?
-    {
-        for entry in page {
-            match entry.record(&ctx.ns) {
-                Some(event) => {
-                    ctx.out.emit(Record::Event(event)).await?;
-                    tally.records(1);
-                }
-                None => tracing::warn!(
-                    "confluence.audit: skipped a record without creationDate or summary"
-                ),
+    let pager = V1Pager::new("/wiki/rest/api/audit", query, AUDIT_PAGE);
+    let mut entries = Box::pin(audit.list::<wire::AuditRecord, _>(pager));
+    while let Some(entry) = entries.try_next().await? {
+        match entry.record(&ctx.ns) {
+            Some(event) => audit.emit(Record::Event(event)).await?,
+            None => {
+                tracing::warn!("confluence.audit: skipped a record without creationDate or summary")
             }
         }
     }
-    ctx.finish(&tally).await
+    drop(entries);
+    audit.finish().await
 }

@@ -762,7 +762,8 @@ fn error_message(body: &[u8]) -> String {
     truncate(&String::from_utf8_lossy(body))
 }
 
-fn truncate(text: &str) -> String {
+/// Server (or panic) text made fit for a message: redacted, one line, at most a short prefix.
+pub(crate) fn truncate(text: &str) -> String {
     let single_line: String = crate::redact::redact(text)
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })

@@ -372,12 +372,6 @@ impl OffsetPager {
         }
     }
 
-    /// The URL of the page the pager will fetch next, for error messages.
-    pub fn current_url(&self, client: &Client) -> String {
-        let start = self.next.unwrap_or_default();
-        client.url(&self.path, &self.page_query(start)).to_string()
-    }
-
     async fn fetch<T: DeserializeOwned + Send>(
         &mut self,
         client: &Client,
@@ -952,7 +946,7 @@ impl ObjectListPager {
 }
 
 /// A listing walked one page at a time: each page shape's pager implements it, so one helper
-/// ([`crate::collect::Ctx::next_page`]) serves them all.
+/// (the engine's `FamilyRun::pages`) serves them all.
 pub trait Pager: Send {
     /// The next page's items, or `None` when the listing is done. A page that does not
     /// advance is an error, never a loop.

@@ -11,22 +11,22 @@
 //! leniently). Never the removed `POST /rest/api/3/search` (410 since CHANGE-2046).
 //!
 //! Each family runs concurrently with the others; per-group and per-project requests start as
-//! soon as the page naming the group or project arrives.
+//! soon as the page naming the group or project arrives. Jira's group listing comes first in the
+//! group precedence ([`crate::join::GroupClaims`]).
 
 mod wire;
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::pin::pin;
 
-use tokio::sync::mpsc;
-use tokio::task::JoinSet;
+use futures_util::{stream, TryStreamExt};
 
-use crate::collect::{failed, for_each_concurrent, join_all, Abort, Ctx, Page};
-use crate::coverage::{Family, Tally};
-use crate::http::page::{OffsetPager, PageBeanPager, Pager};
+use crate::coverage::Family;
+use crate::engine::{Abort, Ctx, FamilyRun};
+use crate::http::page::{OffsetPager, PageBeanPager};
 use crate::http::ApiError;
+use crate::join::{Lister, Side};
 use crate::record::Record;
-use crate::stitch::Side;
 
 const PRODUCT: &str = "jira";
 
@@ -127,9 +127,6 @@ const PROJECTS_PAGE: u32 = 100;
 /// pages in a row means the listing is not advancing.
 const MAX_PAGES_WITHOUT_NEW_ACCOUNTS: u32 = 5;
 
-/// Items queued between a listing and its per-item workers.
-const QUEUE: usize = 256;
-
 /// Collects every Jira family. Returns early only when the whole run must stop.
 pub async fn collect(ctx: &Ctx) -> Result<(), Abort> {
     tokio::try_join!(
@@ -161,110 +158,95 @@ pub async fn collect(ctx: &Ctx) -> Result<(), Abort> {
 /// Every account: active and inactive, `atlassian`, `app` and `customer`. The listing is a bare
 /// array: keep paging until an empty page, and never emit an account twice.
 async fn users(ctx: &Ctx) -> Result<(), Abort> {
-    let _done = ctx.shared.jira_users.reached_on_drop();
-    let tally = Tally::new(&USERS);
-    let mut pager = OffsetPager::new("/rest/api/3/users/search", Vec::new(), USERS_PAGE);
+    const PATH: &str = "/rest/api/3/users/search";
+    let users = ctx.family(&USERS);
+    let pager = OffsetPager::new(PATH, Vec::new(), USERS_PAGE);
+    let mut pages = Box::pin(users.pages::<wire::User, _>(pager));
+    let mut seen = HashSet::new();
     let mut pages_without_new = 0;
-    loop {
-        let url = pager.current_url(&ctx.client);
-        let page = match pager.next::<wire::User>(&ctx.client).await {
-            Ok(Some(page)) => page,
-            Ok(None) => break,
-            Err(error) => {
-                failed(&tally, error)?;
-                break;
-            }
-        };
-        tally.ok();
+    // Where the page started: the pager moves on by the accounts received.
+    let mut next_start = 0;
+    while let Some(page) = pages.try_next().await? {
+        let start = next_start;
+        next_start += page.len();
         let mut new = 0;
         for user in page {
             let Some(account_id) = user.account_id.as_deref() else {
                 tracing::warn!("jira.users: skipped an account without accountId");
                 continue;
             };
-            // Shared with JSM, which waits for this listing and skips the customers it wrote.
-            if !ctx.shared.site_users.first_sight(account_id) {
+            if !seen.insert(account_id.to_string()) {
                 continue;
             }
             new += 1;
-            let record = user.record(&ctx.ns, account_id);
-            ctx.emit_user(Side::Jira, record).await?;
+            users
+                .emit_user(Side::Jira, user.record(&ctx.ns, account_id))
+                .await?;
         }
-        tally.records(new);
         pages_without_new = if new == 0 { pages_without_new + 1 } else { 0 };
         if pages_without_new >= MAX_PAGES_WITHOUT_NEW_ACCOUNTS {
             let reason =
                 format!("{pages_without_new} pages in a row brought no account not already seen");
-            tally.fail(&ApiError::pagination("GET", &url, reason));
+            let query = [
+                ("startAt", start.to_string()),
+                ("maxResults", USERS_PAGE.to_string()),
+            ];
+            let url = ctx.client.url(PATH, &query).to_string();
+            users
+                .tally()
+                .fail(&ApiError::pagination("GET", &url, reason));
             break;
         }
     }
-    ctx.finish(&tally).await
+    drop(pages);
+    users.finish().await
 }
 
 /// Every group, and each group's members (inactive ones included) as soon as its page arrives.
 /// Jira lists groups first: every group it lists is its to write, members included.
 async fn groups(ctx: &Ctx) -> Result<(), Abort> {
-    let tally = Tally::new(&GROUPS);
-    let members = Arc::new(Tally::new(&GROUP_MEMBERS));
-    let (tx, rx) = mpsc::channel::<wire::Group>(QUEUE);
-    let listing = async {
-        let _listed = ctx.shared.jira_groups_listed.reached_on_drop();
-        let mut pager = PageBeanPager::new("/rest/api/3/group/bulk", Vec::new(), GROUPS_PAGE);
-        while let Page::Items(page) = ctx.next_page::<wire::Group>(&mut pager, &tally).await? {
-            for group in page {
-                let record = group.record(&ctx.ns);
-                // A group a listing repeats is written, and its members listed, once.
-                if !ctx.groups.mark_site_listed(&record.id) {
-                    continue;
-                }
-                if ctx.groups.first_sight(&record.id) {
-                    ctx.out.emit(Record::Group(record)).await?;
-                    tally.records(1);
-                }
-                // A closed queue means the workers stopped; their error ends the run.
-                let _ = tx.send(group).await;
-            }
-        }
-        drop(tx);
-        Ok(())
-    };
-    let workers = for_each_concurrent(rx, ctx.workers, |group| {
-        let ctx = ctx.clone();
-        let members = Arc::clone(&members);
-        async move { group_members(&ctx, &group, &members).await }
+    let groups = ctx.family(&GROUPS);
+    let members = ctx.family(&GROUP_MEMBERS);
+    let turn = ctx.groups.turn(Lister::Jira).await;
+    let pager = PageBeanPager::new("/rest/api/3/group/bulk", Vec::new(), GROUPS_PAGE);
+    let listing = turn.claiming(groups.list::<wire::Group, _>(pager), |group| {
+        group.record(&ctx.ns).id
     });
-    tokio::try_join!(listing, workers)?;
-    ctx.finish(&tally).await?;
-    ctx.finish(&members).await
+    members
+        .each(listing, |group| {
+            let (groups, members) = (&groups, &members);
+            async move {
+                groups.emit(Record::Group(group.record(&ctx.ns))).await?;
+                group_members(ctx, members, &group).await
+            }
+        })
+        .await?;
+    groups.finish().await?;
+    members.finish().await
 }
 
 /// One group's members. `includeInactiveUsers=true`: Jira hides deactivated members otherwise,
 /// and those are exactly the ones an access review looks for.
-async fn group_members(ctx: &Ctx, group: &wire::Group, tally: &Tally) -> Result<(), Abort> {
+async fn group_members(
+    ctx: &Ctx,
+    members: &FamilyRun<'_>,
+    group: &wire::Group,
+) -> Result<(), Abort> {
     let selector = match &group.group_id {
         Some(id) => ("groupId", id.clone()),
         None => ("groupname", group.name.clone()),
     };
     let query = vec![selector, ("includeInactiveUsers", "true".to_string())];
-    let mut pager = PageBeanPager::new("/rest/api/3/group/member", query, MEMBERS_PAGE);
+    let pager = PageBeanPager::new("/rest/api/3/group/member", query, MEMBERS_PAGE);
+    let mut listing = pin!(members.list::<wire::User, _>(pager));
     let mut seen = HashSet::new();
-    loop {
-        let page = match pager.next::<wire::User>(&ctx.client).await {
-            Ok(Some(page)) => page,
-            Ok(None) => break,
-            Err(error) => return failed(tally, error),
+    while let Some(member) = listing.try_next().await? {
+        let Some(account_id) = member.account_id.as_deref() else {
+            continue;
         };
-        tally.ok();
-        for member in page {
-            let Some(account_id) = member.account_id.as_deref() else {
-                continue;
-            };
-            if seen.insert(account_id.to_string()) {
-                let edge = group.membership(&ctx.ns, &member, account_id);
-                ctx.out.emit(Record::Membership(edge)).await?;
-                tally.records(1);
-            }
+        if seen.insert(account_id.to_string()) {
+            let edge = group.membership(&ctx.ns, &member, account_id);
+            members.emit(Record::Membership(edge)).await?;
         }
     }
     Ok(())
@@ -272,61 +254,49 @@ async fn group_members(ctx: &Ctx, group: &wire::Group, tally: &Tally) -> Result<
 
 /// Every project, each with its roles, role actors and permission scheme.
 async fn projects(ctx: &Ctx) -> Result<(), Abort> {
-    let tally = Arc::new(Tally::new(&PROJECTS));
-    let roles = Arc::new(Tally::new(&PROJECT_ROLES));
-    let schemes = Arc::new(Tally::new(&PROJECT_PERMISSION_SCHEMES));
-    let (tx, rx) = mpsc::channel::<wire::Project>(QUEUE);
-    let listing = async {
-        let query = vec![("expand", "description,lead".to_string())];
-        let mut pager = PageBeanPager::new("/rest/api/3/project/search", query, PROJECTS_PAGE);
-        while let Page::Items(page) = ctx.next_page::<wire::Project>(&mut pager, &tally).await? {
-            for project in page {
-                let _ = tx.send(project).await;
+    let projects = ctx.family(&PROJECTS);
+    let roles = ctx.family(&PROJECT_ROLES);
+    let schemes = ctx.family(&PROJECT_PERMISSION_SCHEMES);
+    let query = vec![("expand", "description,lead".to_string())];
+    let pager = PageBeanPager::new("/rest/api/3/project/search", query, PROJECTS_PAGE);
+    projects
+        .each(projects.list::<wire::Project, _>(pager), |project| {
+            let (projects, roles, schemes) = (&projects, &roles, &schemes);
+            async move {
+                let (scheme_id, ()) = tokio::try_join!(
+                    project_permission_scheme(ctx, schemes, &project),
+                    project_roles(ctx, roles, &project),
+                )?;
+                projects
+                    .emit(Record::Resource(project.record(&ctx.ns, scheme_id)))
+                    .await
             }
-        }
-        drop(tx);
-        Ok(())
-    };
-    let workers = for_each_concurrent(rx, ctx.workers, |project| {
-        let ctx = ctx.clone();
-        let (tally, roles, schemes) =
-            (Arc::clone(&tally), Arc::clone(&roles), Arc::clone(&schemes));
-        async move {
-            let (scheme_id, ()) = tokio::try_join!(
-                project_permission_scheme(&ctx, &project, &schemes),
-                project_roles(&ctx, &project, &roles),
-            )?;
-            let record = project.record(&ctx.ns, scheme_id);
-            ctx.out.emit(Record::Resource(record)).await?;
-            tally.records(1);
-            Ok(())
-        }
-    });
-    tokio::try_join!(listing, workers)?;
-    ctx.finish(&tally).await?;
-    ctx.finish(&roles).await?;
-    ctx.finish(&schemes).await
+        })
+        .await?;
+    projects.finish().await?;
+    roles.finish().await?;
+    schemes.finish().await
 }
 
 /// The id of the permission scheme a company-managed project uses. Team-managed projects have
-/// none (their access is set by roles only), so they are not asked.
+/// none (their access is set by roles only), so they are not asked. The scheme's record comes
+/// from the permission schemes family; this one counts the projects it linked.
 async fn project_permission_scheme(
     ctx: &Ctx,
+    schemes: &FamilyRun<'_>,
     project: &wire::Project,
-    tally: &Tally,
 ) -> Result<Option<String>, Abort> {
     if project.team_managed() {
         return Ok(None);
     }
     let path = format!("/rest/api/3/project/{}/permissionscheme", project.id);
-    match ctx.client.get::<wire::PermissionScheme>(&path, &[]).await {
-        Ok(scheme) => {
-            tally.ok();
-            tally.records(1);
-            Ok(Some(scheme.id))
-        }
-        Err(error) => failed(tally, error).map(|()| None),
+    let scheme = schemes
+        .answer(ctx.client.get::<wire::PermissionScheme>(&path, &[]))
+        .await?;
+    if scheme.is_some() {
+        schemes.tally().records(1);
     }
+    Ok(scheme.map(|scheme| scheme.id))
 }
 
 /// A project's roles and each role's actors (users and groups; group members come from the
@@ -334,49 +304,46 @@ async fn project_permission_scheme(
 /// role is the only way Jira gives them.
 async fn project_roles(
     ctx: &Ctx,
+    roles: &FamilyRun<'_>,
     project: &wire::Project,
-    tally: &Arc<Tally>,
 ) -> Result<(), Abort> {
     let path = format!("/rest/api/3/project/{}/roledetails", project.id);
-    let details = match ctx.client.get::<Vec<wire::ProjectRole>>(&path, &[]).await {
-        Ok(details) => details,
-        Err(error) => return failed(tally, error),
+    let Some(details) = roles
+        .answer(ctx.client.get::<Vec<wire::ProjectRole>>(&path, &[]))
+        .await?
+    else {
+        return Ok(());
     };
-    tally.ok();
-    let mut actors = JoinSet::new();
-    for role in details {
-        let Some(role_id) = role.id.clone() else {
-            continue;
-        };
-        ctx.out
-            .emit(Record::Role(role.record(&ctx.ns, project, &role_id)))
-            .await?;
-        tally.records(1);
-        let (ctx, tally, project_id) = (ctx.clone(), Arc::clone(tally), project.id.clone());
-        actors.spawn(async move { role_actors(&ctx, &project_id, &role_id, &tally).await });
-    }
-    join_all(actors).await
+    let details = details
+        .into_iter()
+        .filter_map(|role| role.id.clone().map(|id| Ok((id, role))));
+    roles
+        .each(stream::iter(details), |(role_id, role)| async move {
+            roles
+                .emit(Record::Role(role.record(&ctx.ns, project, &role_id)))
+                .await?;
+            role_actors(ctx, roles, &project.id, &role_id).await
+        })
+        .await
 }
 
 /// One project role's actors, as `role_actor` edges.
 async fn role_actors(
     ctx: &Ctx,
+    roles: &FamilyRun<'_>,
     project_id: &str,
     role_id: &str,
-    tally: &Tally,
 ) -> Result<(), Abort> {
     let path = format!("/rest/api/3/project/{project_id}/role/{role_id}");
-    let full = match ctx.client.get::<wire::ProjectRole>(&path, &[]).await {
-        Ok(full) => full,
-        Err(error) => return failed(tally, error),
+    let Some(full) = roles
+        .answer(ctx.client.get::<wire::ProjectRole>(&path, &[]))
+        .await?
+    else {
+        return Ok(());
     };
-    tally.ok();
     for actor in &full.actors {
         match actor.membership(&ctx.ns, project_id, role_id) {
-            Some(edge) => {
-                ctx.out.emit(Record::Membership(edge)).await?;
-                tally.records(1);
-            }
+            Some(edge) => roles.emit(Record::Membership(edge)).await?,
             None => tracing::warn!(
                 "jira.project_roles: skipped an actor of role {role_id} in project {project_id} that names no user or group"
             ),
@@ -387,80 +354,66 @@ async fn role_actors(
 
 /// Every permission scheme with every grant (`expand=all` includes the grants).
 async fn permission_schemes(ctx: &Ctx) -> Result<(), Abort> {
-    let tally = Tally::new(&PERMISSION_SCHEMES);
+    let family = ctx.family(&PERMISSION_SCHEMES);
     let query = [("expand", "all".to_string())];
-    match ctx
-        .client
-        .get::<wire::PermissionSchemes>("/rest/api/3/permissionscheme", &query)
-        .await
-    {
-        Ok(schemes) => {
-            tally.ok();
-            for scheme in &schemes.permission_schemes {
-                ctx.out
-                    .emit(Record::Resource(scheme.record(&ctx.ns)))
-                    .await?;
-                let grants = scheme.grants(&ctx.ns);
-                let skipped = scheme.permissions.len() - grants.len();
-                if skipped > 0 {
-                    tracing::warn!(
-                        "jira.permission_schemes: skipped {skipped} grants without id or holder in scheme {}",
-                        scheme.id
-                    );
-                }
-                tally.records(1 + grants.len() as u64);
-                for grant in grants {
-                    ctx.out.emit(Record::Permission(grant)).await?;
-                }
-            }
+    let answer = family
+        .answer(
+            ctx.client
+                .get::<wire::PermissionSchemes>("/rest/api/3/permissionscheme", &query),
+        )
+        .await?;
+    for scheme in answer.iter().flat_map(|a| &a.permission_schemes) {
+        family
+            .emit(Record::Resource(scheme.record(&ctx.ns)))
+            .await?;
+        let grants = scheme.grants(&ctx.ns);
+        let skipped = scheme.permissions.len() - grants.len();
+        if skipped > 0 {
+            tracing::warn!(
+                "jira.permission_schemes: skipped {skipped} grants without id or holder in scheme {}",
+                scheme.id
+            );
         }
-        Err(error) => failed(&tally, error)?,
+        for grant in grants {
+            family.emit(Record::Permission(grant)).await?;
+        }
     }
-    ctx.finish(&tally).await
+    family.finish().await
 }
 
 /// Jira's editable application properties (admin only).
 async fn application_properties(ctx: &Ctx) -> Result<(), Abort> {
-    let tally = Tally::new(&APPLICATION_PROPERTIES);
-    match ctx
-        .client
-        .get::<Vec<wire::ApplicationProperty>>("/rest/api/3/application-properties", &[])
-        .await
-    {
-        Ok(properties) => {
-            tally.ok();
-            for setting in properties.iter().filter_map(|p| p.record(&ctx.ns)) {
-                ctx.out.emit(Record::Setting(setting)).await?;
-                tally.records(1);
-            }
-        }
-        Err(error) => failed(&tally, error)?,
+    let family = ctx.family(&APPLICATION_PROPERTIES);
+    let properties = family
+        .answer(
+            ctx.client
+                .get::<Vec<wire::ApplicationProperty>>("/rest/api/3/application-properties", &[]),
+        )
+        .await?
+        .unwrap_or_default();
+    for setting in properties.iter().filter_map(|p| p.record(&ctx.ns)) {
+        family.emit(Record::Setting(setting)).await?;
     }
-    ctx.finish(&tally).await
+    family.finish().await
 }
 
 /// Application roles: the product licences, their seat counts and the groups granting them.
 async fn application_roles(ctx: &Ctx) -> Result<(), Abort> {
-    let tally = Tally::new(&APPLICATION_ROLES);
-    match ctx
-        .client
-        .get::<Vec<wire::ApplicationRole>>("/rest/api/3/applicationrole", &[])
-        .await
-    {
-        Ok(roles) => {
-            tally.ok();
-            for role in &roles {
-                ctx.out.emit(Record::Role(role.record(&ctx.ns))).await?;
-                tally.records(1);
-                for edge in role.memberships(&ctx.ns) {
-                    ctx.out.emit(Record::Membership(edge)).await?;
-                    tally.records(1);
-                }
-            }
+    let family = ctx.family(&APPLICATION_ROLES);
+    let roles = family
+        .answer(
+            ctx.client
+                .get::<Vec<wire::ApplicationRole>>("/rest/api/3/applicationrole", &[]),
+        )
+        .await?
+        .unwrap_or_default();
+    for role in &roles {
+        family.emit(Record::Role(role.record(&ctx.ns))).await?;
+        for edge in role.memberships(&ctx.ns) {
+            family.emit(Record::Membership(edge)).await?;
         }
-        Err(error) => failed(&tally, error)?,
     }
-    ctx.finish(&tally).await
+    family.finish().await
 }
 
 /// An admin settings endpoint without a spec (UPM, mail): every key it answers becomes a
@@ -472,16 +425,14 @@ async fn lenient_settings(
     accept: &'static str,
     source: &str,
 ) -> Result<(), Abort> {
-    let tally = Tally::new(family);
-    match ctx.client.get_as::<serde_json::Value>(path, accept).await {
-        Ok(body) => {
-            tally.ok();
-            for setting in crate::settings::key_values(&ctx.ns, source, &body) {
-                ctx.out.emit(Record::Setting(setting)).await?;
-                tally.records(1);
-            }
+    let family = ctx.family(family);
+    let body = family
+        .answer(ctx.client.get_as::<serde_json::Value>(path, accept))
+        .await?;
+    if let Some(body) = body {
+        for setting in crate::settings::key_values(&ctx.ns, source, &body) {
+            family.emit(Record::Setting(setting)).await?;
         }
-        Err(error) => failed(&tally, error)?,
     }
-    ctx.finish(&tally).await
+    family.finish().await
 }

@@ -6,22 +6,23 @@
 //! 412 without `X-ExperimentalApi: opt-in`), `GET /rest/servicedeskapi/organization` and
 //! `GET /rest/servicedeskapi/organization/{organizationId}/user`.
 //!
-//! Customers are site accounts, and Jira's users/search lists most of them: a `user` record is
-//! written only for an account Jira did not (see [`crate::stitch::SiteUsers`]); every customer
-//! gets an edge to its desk either way. The JSM API has no listing of a desk's agents: agents
+//! Customers are site accounts, and Jira's users/search lists most of them: every customer is
+//! sent to the user join ([`crate::join::Users`]), which writes JSM's record only for an account
+//! Jira did not list; every customer gets an edge to its desk either way. JSM never waits for
+//! Jira. The JSM API has no listing of a desk's agents: agents
 //! are the actors of the project's roles, which the `jira.project_roles` family reports.
 
 mod wire;
 
-use std::sync::Arc;
+use std::pin::pin;
 
-use tokio::sync::mpsc;
+use futures_util::TryStreamExt;
 
-use crate::collect::{for_each_concurrent, Abort, Ctx, Page};
-use crate::coverage::{Family, Tally};
+use crate::coverage::Family;
+use crate::engine::{Abort, Ctx, FamilyRun, Item};
 use crate::http::page::JsmPager;
+use crate::join::Side;
 use crate::record::Record;
-use crate::stitch::Side;
 
 const PRODUCT: &str = "jsm";
 
@@ -65,10 +66,7 @@ const PAGE: u32 = 50;
 /// The customer listing is experimental (JSM spec, "Experimental methods").
 const OPT_IN: &[(&str, &str)] = &[("X-ExperimentalApi", "opt-in")];
 
-/// Items queued between a listing and its per-item workers.
-const QUEUE: usize = 256;
-
-/// Collects every JSM family. Runs after Jira, so Jira's accounts are known.
+/// Collects every JSM family.
 pub async fn collect(ctx: &Ctx) -> Result<(), Abort> {
     tokio::try_join!(service_desks(ctx), organizations(ctx))?;
     Ok(())
@@ -76,127 +74,97 @@ pub async fn collect(ctx: &Ctx) -> Result<(), Abort> {
 
 /// Every service desk the account can access, each with its customers.
 async fn service_desks(ctx: &Ctx) -> Result<(), Abort> {
-    let tally = Tally::new(&SERVICE_DESKS);
-    let customers = Arc::new(Tally::new(&CUSTOMERS));
-    let (tx, rx) = mpsc::channel::<(String, wire::ServiceDesk)>(QUEUE);
-    let listing = async {
-        let mut pager = JsmPager::new("/rest/servicedeskapi/servicedesk", Vec::new(), PAGE);
-        while let Page::Items(page) = ctx
-            .next_page::<wire::ServiceDesk>(&mut pager, &tally)
-            .await?
-        {
-            for desk in page {
-                let Some(id) = desk.id.clone() else { continue };
-                ctx.out
+    let desks = ctx.family(&SERVICE_DESKS);
+    let customers = ctx.family(&CUSTOMERS);
+    let pager = JsmPager::new("/rest/servicedeskapi/servicedesk", Vec::new(), PAGE);
+    customers
+        .each(desks.list::<wire::ServiceDesk, _>(pager), |desk| {
+            let (desks, customers) = (&desks, &customers);
+            async move {
+                let Some(id) = desk.id.clone() else {
+                    return Ok(());
+                };
+                desks
                     .emit(Record::Resource(desk.record(&ctx.ns, &id)))
                     .await?;
-                tally.records(1);
-                let _ = tx.send((id, desk)).await;
+                desk_customers(ctx, customers, &id, &desk).await
             }
-        }
-        drop(tx);
-        Ok(())
-    };
-    let workers = for_each_concurrent(rx, ctx.workers, |(id, desk)| {
-        let ctx = ctx.clone();
-        let customers = Arc::clone(&customers);
-        async move { desk_customers(&ctx, &id, &desk, &customers).await }
-    });
-    tokio::try_join!(listing, workers)?;
-    ctx.finish(&tally).await?;
-    ctx.finish(&customers).await
+        })
+        .await?;
+    desks.finish().await?;
+    customers.finish().await
 }
 
-/// One desk's customers: an edge each, and a `user` record for accounts not yet written.
+/// One desk's customers: an edge each, and the account for the user join.
 async fn desk_customers(
     ctx: &Ctx,
+    customers: &FamilyRun<'_>,
     id: &str,
     desk: &wire::ServiceDesk,
-    tally: &Tally,
 ) -> Result<(), Abort> {
     let path = format!("/rest/servicedeskapi/servicedesk/{id}/customer");
-    let mut pager = JsmPager::new(path, Vec::new(), PAGE).with_headers(OPT_IN);
-    while let Page::Items(page) = ctx.next_page::<wire::Customer>(&mut pager, tally).await? {
-        for customer in page {
-            let Some(account_id) = customer.account_id.as_deref() else {
-                continue;
-            };
-            let edge = wire::desk_customer(&ctx.ns, desk, id, &customer, account_id);
-            ctx.out.emit(Record::Membership(edge)).await?;
-            tally.records(1);
-            tally.records(new_user(ctx, &customer, account_id).await?);
-        }
+    let pager = JsmPager::new(path, Vec::new(), PAGE).with_headers(OPT_IN);
+    let mut listing = pin!(customers.list::<wire::Customer, _>(pager));
+    while let Some(customer) = listing.try_next().await? {
+        let Some(account_id) = customer.account_id.as_deref() else {
+            continue;
+        };
+        let edge = wire::desk_customer(&ctx.ns, desk, id, &customer, account_id);
+        customers.emit(Record::Membership(edge)).await?;
+        user(ctx, &customer, account_id).await?;
     }
     Ok(())
 }
 
-/// Writes the account's `user` record unless a site product already did; returns the records
-/// written. Waits until Jira's users are all written, so Jira's record of an account comes
-/// first whatever the timing.
-async fn new_user(ctx: &Ctx, customer: &wire::Customer, account_id: &str) -> Result<u64, Abort> {
-    ctx.shared.jira_users.wait().await;
-    if !ctx.shared.site_users.first_sight(account_id) {
-        return Ok(0);
-    }
-    // Through the stitcher, like Jira's accounts: the Admin directory may know it too.
-    ctx.emit_user(Side::Jira, customer.record(&ctx.ns, account_id))
-        .await?;
-    Ok(1)
+/// Sends the account to the user join, which writes JSM's record only for an account no site
+/// listing reported first. Not counted in the family: whether it is written is decided there.
+async fn user(ctx: &Ctx, customer: &wire::Customer, account_id: &str) -> Result<(), Abort> {
+    let record = customer.record(&ctx.ns, account_id);
+    ctx.out.send(Item::User(Side::Jsm, record)).await
 }
 
 /// Every customer organisation, each with its members.
 async fn organizations(ctx: &Ctx) -> Result<(), Abort> {
-    let tally = Tally::new(&ORGANIZATIONS);
-    let members = Arc::new(Tally::new(&ORGANIZATION_MEMBERS));
-    let (tx, rx) = mpsc::channel::<(String, wire::Organization)>(QUEUE);
-    let listing = async {
-        let mut pager = JsmPager::new("/rest/servicedeskapi/organization", Vec::new(), PAGE);
-        while let Page::Items(page) = ctx
-            .next_page::<wire::Organization>(&mut pager, &tally)
-            .await?
-        {
-            for organization in page {
-                let Some(id) = organization.id.clone() else {
-                    continue;
-                };
-                ctx.out
-                    .emit(Record::Group(organization.record(&ctx.ns, &id)))
-                    .await?;
-                tally.records(1);
-                let _ = tx.send((id, organization)).await;
-            }
-        }
-        drop(tx);
-        Ok(())
-    };
-    let workers = for_each_concurrent(rx, ctx.workers, |(id, organization)| {
-        let ctx = ctx.clone();
-        let members = Arc::clone(&members);
-        async move { organization_members(&ctx, &id, &organization, &members).await }
-    });
-    tokio::try_join!(listing, workers)?;
-    ctx.finish(&tally).await?;
-    ctx.finish(&members).await
+    let organizations = ctx.family(&ORGANIZATIONS);
+    let members = ctx.family(&ORGANIZATION_MEMBERS);
+    let pager = JsmPager::new("/rest/servicedeskapi/organization", Vec::new(), PAGE);
+    members
+        .each(
+            organizations.list::<wire::Organization, _>(pager),
+            |organization| {
+                let (organizations, members) = (&organizations, &members);
+                async move {
+                    let Some(id) = organization.id.clone() else {
+                        return Ok(());
+                    };
+                    organizations
+                        .emit(Record::Group(organization.record(&ctx.ns, &id)))
+                        .await?;
+                    organization_members(ctx, members, &id, &organization).await
+                }
+            },
+        )
+        .await?;
+    organizations.finish().await?;
+    members.finish().await
 }
 
 async fn organization_members(
     ctx: &Ctx,
+    members: &FamilyRun<'_>,
     id: &str,
     organization: &wire::Organization,
-    tally: &Tally,
 ) -> Result<(), Abort> {
     let path = format!("/rest/servicedeskapi/organization/{id}/user");
-    let mut pager = JsmPager::new(path, Vec::new(), PAGE);
-    while let Page::Items(page) = ctx.next_page::<wire::Customer>(&mut pager, tally).await? {
-        for member in page {
-            let Some(account_id) = member.account_id.as_deref() else {
-                continue;
-            };
-            let edge = organization.membership(&ctx.ns, id, &member, account_id);
-            ctx.out.emit(Record::Membership(edge)).await?;
-            tally.records(1);
-            tally.records(new_user(ctx, &member, account_id).await?);
-        }
+    let pager = JsmPager::new(path, Vec::new(), PAGE);
+    let mut listing = pin!(members.list::<wire::Customer, _>(pager));
+    while let Some(member) = listing.try_next().await? {
+        let Some(account_id) = member.account_id.as_deref() else {
+            continue;
+        };
+        let edge = organization.membership(&ctx.ns, id, &member, account_id);
+        members.emit(Record::Membership(edge)).await?;
+        user(ctx, &member, account_id).await?;
     }
     Ok(())
 }
