@@ -8,12 +8,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use futures_util::FutureExt;
 use jiff::Timestamp;
 use tokio::sync::mpsc;
 
 use crate::config::{AdminAccess, Config, Credentials, Product, Target};
 use crate::coverage;
-use crate::engine::{Abort, Ctx, Emitter, Item};
+use crate::engine::{all, product, Abort, Ctx, Emitter, Item};
 use crate::http::oauth::{GrantType, OAuthClient, TokenSource};
 use crate::http::retry::{Clock, SystemClock};
 use crate::http::{ApiError, Auth, Client};
@@ -416,47 +417,40 @@ async fn collect_products(
     // it; a product that ends (or is not collected) is never waited for.
     let jira_on = site_on && products.contains(&Product::Jira);
     let confluence_on = site_on && products.contains(&Product::Confluence);
-    let jira = async {
-        if jira_on {
-            let done = Box::pin(crate::jira::collect(ctx)).await;
-            ctx.groups.done(Lister::Jira);
-            done
-        } else {
-            Ok(())
-        }
-    };
-    let confluence = async {
-        if confluence_on {
-            let done = Box::pin(crate::confluence::collect(confluence)).await;
-            ctx.groups.done(Lister::Confluence);
-            done
-        } else {
-            Ok(())
-        }
-    };
-    let assets = async {
-        match assets.filter(|_| site_on) {
-            Some(gateway) => Box::pin(crate::assets::collect(ctx, gateway)).await,
-            None => Ok(()),
-        }
-    };
-    let jsm = async {
-        if site_on && products.contains(&Product::Jsm) {
-            Box::pin(crate::jsm::collect(ctx)).await
-        } else {
-            Ok(())
-        }
-    };
-    let admin = async {
-        match admin {
-            Some((admin_ctx, settings)) => {
-                Box::pin(crate::admin::collect(admin_ctx, settings)).await
+    let mut work = Vec::new();
+    if jira_on {
+        work.push(
+            async {
+                let done = product(ctx, Product::Jira.name(), crate::jira::collect(ctx)).await;
+                ctx.groups.done(Lister::Jira);
+                done
             }
-            None => Ok(()),
-        }
-    };
-    tokio::try_join!(jira, confluence, assets, jsm, admin)?;
-    Ok(())
+            .boxed_local(),
+        );
+    }
+    if confluence_on {
+        work.push(
+            async {
+                let name = Product::Confluence.name();
+                let done = product(confluence, name, crate::confluence::collect(confluence)).await;
+                ctx.groups.done(Lister::Confluence);
+                done
+            }
+            .boxed_local(),
+        );
+    }
+    if let Some(gateway) = assets.filter(|_| site_on) {
+        let assets = crate::assets::collect(ctx, gateway);
+        work.push(product(ctx, Product::Assets.name(), assets).boxed_local());
+    }
+    if site_on && products.contains(&Product::Jsm) {
+        work.push(product(ctx, Product::Jsm.name(), crate::jsm::collect(ctx)).boxed_local());
+    }
+    if let Some((admin_ctx, settings)) = admin {
+        let admin = crate::admin::collect(admin_ctx, settings);
+        work.push(product(admin_ctx, Product::Admin.name(), admin).boxed_local());
+    }
+    all(work).await
 }
 
 /// Live authentication for the site's credentials. An OAuth client uses the 3LO grant the token

@@ -201,6 +201,21 @@ pub fn not_configured(ns: &Namespace, product: &str, how: &str) -> Coverage {
     }
 }
 
+/// The coverage record of a product whose collection stopped on a bug (a panic): what it had
+/// written stays, the families it had not finished are missing.
+pub fn failed_product(ns: &Namespace, product: &str, panic: &str) -> Coverage {
+    Coverage {
+        status: status::FAILED.to_string(),
+        failures: 1,
+        message: Some(format!(
+            "collecting {product} stopped on a bug (please report it); families without a \
+             coverage record of their own were not fully collected: {}",
+            crate::http::truncate(panic)
+        )),
+        ..not_implemented(ns, product)
+    }
+}
+
 /// The coverage record of a product this version cannot collect yet.
 pub fn not_implemented(ns: &Namespace, product: &str) -> Coverage {
     Coverage {

@@ -21,6 +21,8 @@ use std::panic::AssertUnwindSafe;
 use std::pin::pin;
 use std::sync::Arc;
 
+use futures_util::future::LocalBoxFuture;
+use futures_util::stream::FuturesUnordered;
 use futures_util::{stream, FutureExt, Stream, StreamExt, TryStreamExt};
 use jiff::Timestamp;
 use serde::de::DeserializeOwned;
@@ -239,6 +241,36 @@ impl<'a> FamilyRun<'a> {
     }
 }
 
+/// Runs `work` (a product's families, or the products) at once, until every one is done or one
+/// says the run must stop. Unlike `try_join!`, a wake-up polls only the future it is for: a
+/// request finishing deep in one family does not poll every other family of the run.
+pub async fn all(work: Vec<LocalBoxFuture<'_, Result<(), Abort>>>) -> Result<(), Abort> {
+    let mut running: FuturesUnordered<_> = work.into_iter().collect();
+    while let Some(done) = running.next().await {
+        done?;
+    }
+    Ok(())
+}
+
+/// Runs one product's collection. A panic outside per-item work (which [`FamilyRun::each`]
+/// contains) is a bug too: the product's families that had not finished are missing, so the
+/// product gets a `failed` coverage record saying why, and the other products go on.
+pub async fn product(
+    ctx: &Ctx,
+    name: &str,
+    collect: impl Future<Output = Result<(), Abort>>,
+) -> Result<(), Abort> {
+    match AssertUnwindSafe(collect).catch_unwind().await {
+        Ok(done) => done,
+        Err(panic) => {
+            let message = panic_message(panic.as_ref());
+            tracing::error!("{name}: the collector failed (a bug): {message}");
+            let coverage = crate::coverage::failed_product(&ctx.ns, name, message);
+            ctx.out.send(Item::Record(Record::Coverage(coverage))).await
+        }
+    }
+}
+
 /// What a panic said, when it said it with a string.
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
     panic
@@ -335,6 +367,24 @@ mod tests {
             message.contains("a bug") && message.contains("item 4 is broken"),
             "{message}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_a_product_fails_that_product_only() {
+        let (ctx, mut rx) = ctx(2);
+        let broken = product(&ctx, "test", async {
+            let family = ctx.family(&ITEMS);
+            family.emit(setting(&ctx, 1)).await?;
+            panic!("the product is broken");
+        });
+        assert!(broken.await.is_ok(), "the run goes on");
+        let (records, coverage) = coverage(&mut rx);
+        assert_eq!(records.len(), 1, "what was emitted stays");
+        assert_eq!((coverage.family.as_str(), coverage.status.as_str()), ("test", status::FAILED));
+        assert!(coverage.message.unwrap().contains("the product is broken"));
+        let fine = product(&ctx, "test", async { Ok(()) }).await;
+        assert!(fine.is_ok());
+        assert!(rx.try_recv().is_err(), "a product that ends well adds nothing");
     }
 
     #[tokio::test]

@@ -198,12 +198,12 @@ struct Held {
     end: u64,
 }
 
-/// Where a held record is.
+/// Where a held record is. Small: the join keeps one per waiting account.
 #[derive(Debug)]
 enum Slot {
     Spilled {
         offset: u64,
-        len: usize,
+        len: u32,
     },
     /// The spill file could not be written: the record is kept in memory instead.
     Kept(Box<User>),
@@ -231,7 +231,7 @@ impl Held {
             file.write_all(&bytes)?;
             let slot = Slot::Spilled {
                 offset: self.end,
-                len: bytes.len(),
+                len: u32::try_from(bytes.len()).map_err(std::io::Error::other)?,
             };
             self.end += bytes.len() as u64;
             Ok(slot)
@@ -260,7 +260,7 @@ impl Held {
                 .as_mut()
                 .ok_or_else(|| std::io::Error::other("no spill file"))?;
             file.seek(SeekFrom::Start(offset))?;
-            let mut bytes = vec![0; len];
+            let mut bytes = vec![0; len as usize];
             file.read_exact(&mut bytes)?;
             Ok(serde_json::from_slice(&bytes)?)
         })();
@@ -401,6 +401,11 @@ impl Drop for Turn<'_> {
 mod tests {
     use super::*;
     use std::sync::Arc;
+
+    #[test]
+    fn an_account_waiting_to_be_joined_takes_little_memory() {
+        assert!(std::mem::size_of::<Account>() <= 40);
+    }
 
     fn user(account_id: &str, source: &str, email: Option<&str>) -> User {
         User {

@@ -1,50 +1,67 @@
-//! atlassian-inventory: an asset-discovery collector for Atlassian Cloud. It answers who is in an
-//! estate, what they can do and which secrets exist, as normalized records (JSON Lines or CSV)
-//! that a SIEM or a spreadsheet can take as they are.
+//! The collector library of atlassian-inventory: everything that talks to Atlassian Cloud and
+//! writes records. It answers who is in an estate, what they can do and which secrets exist, as
+//! normalized records (JSON Lines or CSV) that a SIEM or a spreadsheet can take as they are. It
+//! holds no command line (the `atlassian-inventory` binary turns flags into a [`config::Config`])
+//! and no server (the simulated tenant is the `inventory-tenant` crate).
 //!
 //! # Layout
 //!
-//! - [`cli`] turns flags and environment into a validated [`config::Config`]; nothing else sees
-//!   clap.
-//! - [`collect`] runs one collection: products produce records concurrently, one writer
-//!   ([`output`]) streams them out, [`summary`] and [`coverage`] say what was and was not seen.
+//! The workspace: the root package is the `atlassian-inventory` binary (`src/`: flags → config,
+//! the `--demo` glue behind the default `demo` feature, `main` mapping outcomes to exit
+//! statuses); `crates/collector` is this library; `crates/tenant` the simulated tenant (axum)
+//! that `--demo`, the tests and the benchmark run the real collector against; `crates/bench` the
+//! benchmark's own binary. Nothing in one crate reaches back into the one that uses it.
+//!
+//! This crate, from the run down:
+//!
+//! - [`config`] is the validated configuration of a run: plain data (credentials, not a live
+//!   connection).
+//! - [`collect`] runs one collection: it connects (signs in, picks the route, builds the
+//!   clients), runs the selected products concurrently, and hands their records to one writer
+//!   ([`output`]); `summary` and `coverage` say what was and was not seen.
+//! - `engine` is what products are written against: a family counts its records as they are
+//!   emitted, a listing is a stream, "one request → records" and "listing → concurrent per-item
+//!   work" are one helper each, and a panic in per-item work fails its family.
+//! - `join` is where what several products say about one entity meets: the user join, run by
+//!   the writer stage (Jira, JSM and the Admin directory know the same accounts), and the group
+//!   precedence the group listings ask (Jira, then Confluence, then the directory).
+//! - `jira` (the Jira platform), `assets` (the JSM CMDB, on the api.atlassian.com gateway),
+//!   `jsm` (Jira Service Management), `confluence` and [`admin`] (the Org Admin API) are
+//!   products: one function per resource.
 //! - [`http`] owns every request to Atlassian: credentials, retries and `Retry-After`, the
 //!   per-endpoint rate and concurrency scheduler ([`http::limit`]), response limits and
-//!   pagination ([`http::page`]); [`redact`] blanks anything credential-like in the response
-//!   text its errors quote.
-//! - [`jira`] (the Jira platform), [`assets`] (the JSM CMDB, on the api.atlassian.com gateway),
-//!   [`jsm`] (Jira Service Management), [`confluence`] and [`admin`] (the Org Admin API) are
-//!   products: one function per resource.
-//! - [`record`] is the record schema, the product's public interface; [`stitch`] joins what
-//!   several products report about the same user or group.
-//! - [`route`] picks the site or the API gateway (`/ex/{product}/{cloudId}`) for the run's
+//!   pagination ([`http::page`]); `redact` blanks anything credential-like in the response text
+//!   its errors quote.
+//! - [`record`] is the record schema, the product's public interface.
+//! - `route` picks the site or the API gateway (`/ex/{product}/{cloudId}`) for the run's
 //!   credentials; [`scopes`] is the table of OAuth scopes each product needs; [`token_store`]
 //!   keeps 3LO grants between runs; [`auth`] (`auth login|status|logout`) and [`doctor`] are the
 //!   commands beside `collect`.
-//! - [`tenant`] is the simulated Atlassian tenant on loopback that `--demo`, the tests and the
-//!   benchmark run the real collector against; [`bench`](mod@bench) (`bench`) is that benchmark: the
-//!   tenant in process, the collector as a measured child, every record checked exactly once.
+//!
+//! Modules import only downwards: products use `engine`, `join`, `http` and `record`; `collect`
+//! uses the products; no module imports one that imports it (`tools/module-cycles.py`, run by
+//! CI, checks it).
 
 pub mod admin;
-pub mod assets;
+mod assets;
 pub mod auth;
 pub mod collect;
 pub mod config;
-pub mod confluence;
-pub mod coverage;
+mod confluence;
+mod coverage;
 pub mod doctor;
-pub mod engine;
+mod engine;
 pub mod http;
-pub mod jira;
-pub mod join;
-pub mod jsm;
+mod jira;
+mod join;
+mod jsm;
 pub mod output;
-pub mod progress;
+mod progress;
 pub mod record;
-pub mod redact;
-pub mod route;
+mod redact;
+mod route;
 pub mod scopes;
-pub mod settings;
+mod settings;
 pub mod summary;
 pub mod token_store;
 

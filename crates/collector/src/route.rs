@@ -109,8 +109,6 @@ impl Probe {
 #[derive(Debug, Deserialize)]
 pub struct Resource {
     pub id: String,
-    #[serde(default)]
-    pub name: Option<String>,
     pub url: String,
     #[serde(default)]
     pub scopes: Vec<String>,
@@ -237,7 +235,6 @@ mod tests {
     fn resource(id: &str, url: &str) -> Resource {
         Resource {
             id: id.into(),
-            name: None,
             url: url.into(),
             scopes: Vec::new(),
         }

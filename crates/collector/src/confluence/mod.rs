@@ -18,10 +18,10 @@ mod wire;
 use std::collections::HashSet;
 use std::pin::pin;
 
-use futures_util::TryStreamExt;
+use futures_util::{FutureExt, TryStreamExt};
 
 use crate::coverage::Family;
-use crate::engine::{Abort, Ctx, FamilyRun};
+use crate::engine::{all, Abort, Ctx, FamilyRun};
 use crate::http::page::{LinkPager, V1Pager};
 use crate::http::{ApiError, ErrorKind};
 use crate::join::Lister;
@@ -103,15 +103,15 @@ const UPM_MEDIA_TYPE: &str = "application/vnd.atl.plugins+json";
 
 /// Collects every Confluence family. Returns early only when the whole run must stop.
 pub async fn collect(ctx: &Ctx) -> Result<(), Abort> {
-    tokio::try_join!(
-        groups(ctx),
-        spaces(ctx),
-        site_permissions(ctx),
-        audit_retention(ctx),
-        upm_settings(ctx),
-        audit(ctx),
-    )?;
-    Ok(())
+    all(vec![
+        groups(ctx).boxed_local(),
+        spaces(ctx).boxed_local(),
+        site_permissions(ctx).boxed_local(),
+        audit_retention(ctx).boxed_local(),
+        upm_settings(ctx).boxed_local(),
+        audit(ctx).boxed_local(),
+    ])
+    .await
 }
 
 /// Every group Jira did not list, and each such group's members as soon as its page arrives

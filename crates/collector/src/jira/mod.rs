@@ -17,12 +17,13 @@
 mod wire;
 
 use std::collections::HashSet;
+use std::hash::{BuildHasher, RandomState};
 use std::pin::pin;
 
-use futures_util::{stream, TryStreamExt};
+use futures_util::{stream, FutureExt, TryStreamExt};
 
 use crate::coverage::Family;
-use crate::engine::{Abort, Ctx, FamilyRun};
+use crate::engine::{all, Abort, Ctx, FamilyRun, Item};
 use crate::http::page::{OffsetPager, PageBeanPager};
 use crate::http::ApiError;
 use crate::join::{Lister, Side};
@@ -129,13 +130,13 @@ const MAX_PAGES_WITHOUT_NEW_ACCOUNTS: u32 = 5;
 
 /// Collects every Jira family. Returns early only when the whole run must stop.
 pub async fn collect(ctx: &Ctx) -> Result<(), Abort> {
-    tokio::try_join!(
-        users(ctx),
-        groups(ctx),
-        projects(ctx),
-        permission_schemes(ctx),
-        application_properties(ctx),
-        application_roles(ctx),
+    all(vec![
+        users(ctx).boxed_local(),
+        groups(ctx).boxed_local(),
+        projects(ctx).boxed_local(),
+        permission_schemes(ctx).boxed_local(),
+        application_properties(ctx).boxed_local(),
+        application_roles(ctx).boxed_local(),
         // UPM answers its own media type only (REFERENCE §4.2).
         lenient_settings(
             ctx,
@@ -143,16 +144,18 @@ pub async fn collect(ctx: &Ctx) -> Result<(), Abort> {
             "/rest/plugins/1.0/settings",
             "application/vnd.atl.plugins+json",
             "jira.upm",
-        ),
+        )
+        .boxed_local(),
         lenient_settings(
             ctx,
             &MAIL_SETTINGS,
             "/rest/jira-email-processor-plugin/1.0/mail/global/settings",
             "application/json",
             "jira.mail",
-        ),
-    )?;
-    Ok(())
+        )
+        .boxed_local(),
+    ])
+    .await
 }
 
 /// Every account: active and inactive, `atlassian`, `app` and `customer`. The listing is a bare
@@ -162,6 +165,7 @@ async fn users(ctx: &Ctx) -> Result<(), Abort> {
     let users = ctx.family(&USERS);
     let pager = OffsetPager::new(PATH, Vec::new(), USERS_PAGE);
     let mut pages = Box::pin(users.pages::<wire::User, _>(pager));
+    let fingerprints = RandomState::new();
     let mut seen = HashSet::new();
     let mut pages_without_new = 0;
     // Where the page started: the pager moves on by the accounts received.
@@ -175,13 +179,15 @@ async fn users(ctx: &Ctx) -> Result<(), Abort> {
                 tracing::warn!("jira.users: skipped an account without accountId");
                 continue;
             };
-            if !seen.insert(account_id.to_string()) {
-                continue;
+            let record = user.record(&ctx.ns, account_id);
+            // The join writes each account once; the listing only needs to know whether it
+            // moves on, and counts its accounts, so a fingerprint of each is enough here.
+            if seen.insert(fingerprints.hash_one(account_id)) {
+                new += 1;
+                users.emit_user(Side::Jira, record).await?;
+            } else {
+                ctx.out.send(Item::User(Side::Jira, record)).await?;
             }
-            new += 1;
-            users
-                .emit_user(Side::Jira, user.record(&ctx.ns, account_id))
-                .await?;
         }
         pages_without_new = if new == 0 { pages_without_new + 1 } else { 0 };
         if pages_without_new >= MAX_PAGES_WITHOUT_NEW_ACCOUNTS {

@@ -16,10 +16,10 @@ mod wire;
 
 use std::pin::pin;
 
-use futures_util::TryStreamExt;
+use futures_util::{FutureExt, TryStreamExt};
 
 use crate::coverage::Family;
-use crate::engine::{Abort, Ctx, FamilyRun, Item};
+use crate::engine::{all, Abort, Ctx, FamilyRun, Item};
 use crate::http::page::JsmPager;
 use crate::join::Side;
 use crate::record::Record;
@@ -68,8 +68,7 @@ const OPT_IN: &[(&str, &str)] = &[("X-ExperimentalApi", "opt-in")];
 
 /// Collects every JSM family.
 pub async fn collect(ctx: &Ctx) -> Result<(), Abort> {
-    tokio::try_join!(service_desks(ctx), organizations(ctx))?;
-    Ok(())
+    all(vec![service_desks(ctx).boxed_local(), organizations(ctx).boxed_local()]).await
 }
 
 /// Every service desk the account can access, each with its customers.
