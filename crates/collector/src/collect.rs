@@ -350,7 +350,7 @@ impl Endpoints {
     }
 
     /// The message for a 401: which endpoint rejected which credential.
-    pub fn unauthorized(&self, error: &ApiError) -> anyhow::Error {
+    pub(crate) fn unauthorized(&self, error: &ApiError) -> anyhow::Error {
         let admin_api = format!("{}admin/", self.api_url);
         let from_admin_api = error.url.starts_with(&admin_api);
         match &self.site {

@@ -20,20 +20,20 @@ pub struct Family {
 }
 
 /// The status values of a coverage record.
-pub mod status {
-    pub const COLLECTED: &str = "collected";
-    pub const PARTIAL: &str = "partial";
-    pub const FORBIDDEN: &str = "forbidden";
-    pub const NOT_FOUND: &str = "not_found";
-    pub const FAILED: &str = "failed";
-    pub const NOT_IMPLEMENTED: &str = "not_implemented";
-    pub const NOT_CONFIGURED: &str = "not_configured";
+pub(crate) mod status {
+    pub(crate) const COLLECTED: &str = "collected";
+    pub(crate) const PARTIAL: &str = "partial";
+    pub(crate) const FORBIDDEN: &str = "forbidden";
+    pub(crate) const NOT_FOUND: &str = "not_found";
+    pub(crate) const FAILED: &str = "failed";
+    pub(crate) const NOT_IMPLEMENTED: &str = "not_implemented";
+    pub(crate) const NOT_CONFIGURED: &str = "not_configured";
     /// The site does not have the product (no Assets workspace): nothing to collect, and
     /// nothing missed.
-    pub const NOT_LICENSED: &str = "not_licensed";
+    pub(crate) const NOT_LICENSED: &str = "not_licensed";
 
     /// Statuses that make a run partial.
-    pub fn is_problem(status: &str) -> bool {
+    pub(crate) fn is_problem(status: &str) -> bool {
         !matches!(
             status,
             COLLECTED | NOT_IMPLEMENTED | NOT_CONFIGURED | NOT_LICENSED
@@ -181,7 +181,7 @@ impl Tally {
 
 /// The coverage record of a family whose product the site does not have: `why` says how that
 /// was found out.
-pub fn not_licensed(ns: &Namespace, tally: &Tally, why: &str) -> Coverage {
+pub(crate) fn not_licensed(ns: &Namespace, tally: &Tally, why: &str) -> Coverage {
     Coverage {
         status: status::NOT_LICENSED.to_string(),
         http_status: None,
@@ -193,7 +193,7 @@ pub fn not_licensed(ns: &Namespace, tally: &Tally, why: &str) -> Coverage {
 }
 
 /// The coverage record of a product selected by default but lacking its credentials.
-pub fn not_configured(ns: &Namespace, product: &str, how: &str) -> Coverage {
+pub(crate) fn not_configured(ns: &Namespace, product: &str, how: &str) -> Coverage {
     Coverage {
         status: status::NOT_CONFIGURED.to_string(),
         message: Some(format!("{product} was not collected: {how}")),
@@ -203,7 +203,7 @@ pub fn not_configured(ns: &Namespace, product: &str, how: &str) -> Coverage {
 
 /// The coverage record of a product whose collection stopped on a bug (a panic): what it had
 /// written stays, the families it had not finished are missing.
-pub fn failed_product(ns: &Namespace, product: &str, panic: &str) -> Coverage {
+pub(crate) fn failed_product(ns: &Namespace, product: &str, panic: &str) -> Coverage {
     Coverage {
         status: status::FAILED.to_string(),
         failures: 1,
@@ -217,7 +217,7 @@ pub fn failed_product(ns: &Namespace, product: &str, panic: &str) -> Coverage {
 }
 
 /// The coverage record of a product this version cannot collect yet.
-pub fn not_implemented(ns: &Namespace, product: &str) -> Coverage {
+pub(crate) fn not_implemented(ns: &Namespace, product: &str) -> Coverage {
     Coverage {
         id: ns.coverage(product),
         site: ns.site().to_string(),

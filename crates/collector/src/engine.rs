@@ -35,7 +35,7 @@ use crate::join::{GroupClaims, Side};
 use crate::record::{Coverage, Namespace, Record, User};
 
 /// Items a listing reads ahead of the work done on them ([`FamilyRun::each`]).
-pub const READ_AHEAD: usize = 256;
+pub(crate) const READ_AHEAD: usize = 256;
 
 /// What a product needs: the authenticated client, the id namespace, the record channel, and
 /// the group precedence shared with the run's other products.
@@ -99,7 +99,7 @@ pub enum Abort {
 
 /// A failed request either stops the run (401: the credentials are wrong, every other request
 /// would fail too) or is counted against its family.
-pub fn failed(tally: &Tally, error: ApiError) -> Result<(), Abort> {
+pub(crate) fn failed(tally: &Tally, error: ApiError) -> Result<(), Abort> {
     if error.is_unauthorized() {
         return Err(Abort::Unauthorized(error));
     }
@@ -244,7 +244,7 @@ impl<'a> FamilyRun<'a> {
 /// Runs `work` (a product's families, or the products) at once, until every one is done or one
 /// says the run must stop. Unlike `try_join!`, a wake-up polls only the future it is for: a
 /// request finishing deep in one family does not poll every other family of the run.
-pub async fn all(work: Vec<LocalBoxFuture<'_, Result<(), Abort>>>) -> Result<(), Abort> {
+pub(crate) async fn all(work: Vec<LocalBoxFuture<'_, Result<(), Abort>>>) -> Result<(), Abort> {
     let mut running: FuturesUnordered<_> = work.into_iter().collect();
     while let Some(done) = running.next().await {
         done?;
@@ -255,7 +255,7 @@ pub async fn all(work: Vec<LocalBoxFuture<'_, Result<(), Abort>>>) -> Result<(),
 /// Runs one product's collection. A panic outside per-item work (which [`FamilyRun::each`]
 /// contains) is a bug too: the product's families that had not finished are missing, so the
 /// product gets a `failed` coverage record saying why, and the other products go on.
-pub async fn product(
+pub(crate) async fn product(
     ctx: &Ctx,
     name: &str,
     collect: impl Future<Output = Result<(), Abort>>,
@@ -380,11 +380,17 @@ mod tests {
         assert!(broken.await.is_ok(), "the run goes on");
         let (records, coverage) = coverage(&mut rx);
         assert_eq!(records.len(), 1, "what was emitted stays");
-        assert_eq!((coverage.family.as_str(), coverage.status.as_str()), ("test", status::FAILED));
+        assert_eq!(
+            (coverage.family.as_str(), coverage.status.as_str()),
+            ("test", status::FAILED)
+        );
         assert!(coverage.message.unwrap().contains("the product is broken"));
         let fine = product(&ctx, "test", async { Ok(()) }).await;
         assert!(fine.is_ok());
-        assert!(rx.try_recv().is_err(), "a product that ends well adds nothing");
+        assert!(
+            rx.try_recv().is_err(),
+            "a product that ends well adds nothing"
+        );
     }
 
     #[tokio::test]

@@ -167,7 +167,7 @@ fn merge_or_keep(site: User, admin: Option<User>) -> Option<User> {
 /// One record from the site's and the organisation's view of an account: the site's facts
 /// (active on the site, time zone) with the organisation's added, and the email filled in from
 /// the directory where the site's privacy settings hide it.
-pub fn merge(site: User, admin: User) -> User {
+pub(crate) fn merge(site: User, admin: User) -> User {
     let (email, email_source) = match (site.email, admin.email) {
         (Some(email), _) => (Some(email), site.email_source),
         (None, Some(email)) => (Some(email), Some("admin".to_string())),

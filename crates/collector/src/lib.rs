@@ -42,6 +42,8 @@
 //! uses the products; no module imports one that imports it (`tools/module-cycles.py`, run by
 //! CI, checks it).
 
+#![warn(unreachable_pub)]
+
 pub mod admin;
 mod assets;
 pub mod auth;

@@ -42,7 +42,7 @@ const SECRET_KEYS: [&str; 8] = [
 const LONG_RUN: usize = 32;
 
 /// `text` with every credential-looking part replaced by `[REDACTED]`.
-pub fn redact(text: &str) -> String {
+pub(crate) fn redact(text: &str) -> String {
     let text = redact_key_values(text);
     let text = redact_schemes(&text);
     redact_runs(&text)

@@ -18,7 +18,7 @@ use crate::http::{ApiError, Auth, Client};
 
 /// The route the run's site requests take.
 #[derive(Clone, Debug)]
-pub struct Route {
+pub(crate) struct Route {
     /// Base URL of Jira requests (`/rest/...`).
     pub jira: Url,
     /// Base URL of Confluence requests (`/wiki/...`).
@@ -55,7 +55,7 @@ impl Route {
     }
 
     /// `site` or `gateway`: the `account` record's `route`.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         if self.cloud_id.is_some() {
             "gateway"
         } else {
@@ -64,7 +64,7 @@ impl Route {
     }
 
     /// One line for the run summary: `route gateway (…/ex/jira/{cloudId}: why)`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match &self.cloud_id {
             Some(_) => format!("route gateway ({}: {})", self.jira, self.reason),
             None => "route site".to_string(),
@@ -74,7 +74,7 @@ impl Route {
 
 /// Why no route was found.
 #[derive(Debug)]
-pub enum RouteError {
+pub(crate) enum RouteError {
     /// The credentials were refused, or reach no such site.
     Unauthorized(anyhow::Error),
     /// Anything else (network, an unexpected answer).
@@ -84,7 +84,7 @@ pub enum RouteError {
 /// A cheap request that needs nothing but valid credentials: `GET /rest/api/3/myself`, or
 /// Confluence's current user when Jira is not collected.
 #[derive(Clone, Copy, Debug)]
-pub enum Probe {
+pub(crate) enum Probe {
     Jira,
     Confluence,
 }
@@ -107,7 +107,7 @@ impl Probe {
 
 /// One entry of `accessible-resources` (REFERENCE §6); unknown fields are ignored.
 #[derive(Debug, Deserialize)]
-pub struct Resource {
+pub(crate) struct Resource {
     pub id: String,
     pub url: String,
     #[serde(default)]
@@ -121,7 +121,11 @@ struct TenantInfo {
 }
 
 /// Chooses the route for `site` (the client's base) with the client's credentials.
-pub async fn choose(site: &Client, api_url: &Url, probe: Probe) -> Result<Route, RouteError> {
+pub(crate) async fn choose(
+    site: &Client,
+    api_url: &Url,
+    probe: Probe,
+) -> Result<Route, RouteError> {
     let site_url = site.base().clone();
     match site.auth() {
         Auth::OAuth(_) => {
@@ -163,7 +167,7 @@ pub async fn choose(site: &Client, api_url: &Url, probe: Probe) -> Result<Route,
 }
 
 /// The sites an OAuth token reaches, de-duplicated by cloud id (one entry per product).
-pub async fn accessible_resources(
+pub(crate) async fn accessible_resources(
     client: &Client,
     api_url: &Url,
 ) -> Result<Vec<Resource>, RouteError> {
@@ -189,7 +193,7 @@ pub async fn accessible_resources(
 }
 
 /// The cloud id of `site` among `resources`, or an error naming every site they reach.
-pub fn match_site(site: &Url, resources: &[Resource]) -> anyhow::Result<String> {
+pub(crate) fn match_site(site: &Url, resources: &[Resource]) -> anyhow::Result<String> {
     let same = |url: &str| Url::parse(url).is_ok_and(|url| url.origin() == site.origin());
     if let Some(resource) = resources.iter().find(|r| same(&r.url)) {
         return Ok(resource.id.clone());

@@ -12,7 +12,7 @@ use crate::record::{Namespace, Setting};
 const LINK_KEYS: [&str; 3] = ["links", "_links", "self"];
 
 /// Every setting in `body`, as records of `source`.
-pub fn key_values(ns: &Namespace, source: &str, body: &Value) -> Vec<Setting> {
+pub(crate) fn key_values(ns: &Namespace, source: &str, body: &Value) -> Vec<Setting> {
     let mut out = Vec::new();
     let listed = match body {
         Value::Array(items) => Some(items.as_slice()),

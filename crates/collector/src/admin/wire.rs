@@ -11,28 +11,28 @@ use crate::record::{self, Namespace, ProductAccess};
 
 /// `OrgModel` of `GET /admin/v1/orgs`.
 #[derive(Debug, Deserialize)]
-pub struct Org {
+pub(super) struct Org {
     pub id: String,
     #[serde(default)]
     pub attributes: Value,
 }
 
 impl Org {
-    pub fn name(&self) -> Option<String> {
+    pub(super) fn name(&self) -> Option<String> {
         self.attributes["name"].as_str().map(String::from)
     }
 }
 
 /// `DomainModel`: the spec leaves `attributes` open; the docs show `name` and `claim.status`.
 #[derive(Debug, Deserialize)]
-pub struct Domain {
+pub(super) struct Domain {
     #[serde(default)]
     pub attributes: Value,
 }
 
 impl Domain {
     /// The domain name, when it is verified (or when its claim status is not given).
-    pub fn verified_name(&self) -> Option<String> {
+    pub(super) fn verified_name(&self) -> Option<String> {
         let name = self.attributes["name"].as_str()?;
         match self.attributes["claim"]["status"].as_str() {
             Some(status) if !status.eq_ignore_ascii_case("verified") => None,
@@ -45,7 +45,7 @@ impl Domain {
 /// expanded.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct DirectoryUser {
+pub(super) struct DirectoryUser {
     pub account_id: Option<String>,
     pub account_type: Option<String>,
     pub status: Option<String>,
@@ -67,7 +67,7 @@ pub struct DirectoryUser {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct DirectoryProductAccess {
+pub(super) struct DirectoryProductAccess {
     pub key: Option<String>,
     /// The product instance's ARI.
     pub id: Option<String>,
@@ -76,13 +76,13 @@ pub struct DirectoryProductAccess {
 
 /// `MultiDirectoryGroup`, and the groups expanded on a user.
 #[derive(Debug, Deserialize)]
-pub struct DirectoryGroup {
+pub(super) struct DirectoryGroup {
     pub id: Option<String>,
     pub name: Option<String>,
 }
 
 impl DirectoryUser {
-    pub fn record(&self, ns: &Namespace, org_id: &str, account_id: &str) -> record::User {
+    pub(super) fn record(&self, ns: &Namespace, org_id: &str, account_id: &str) -> record::User {
         let product_access: Vec<ProductAccess> = self
             .product_access
             .iter()
@@ -130,7 +130,7 @@ fn role_name(role: &Value) -> Option<String> {
 /// `User` of the retired v1 `GET /admin/v1/orgs/{orgId}/users` (snake_case), used only where
 /// the v2 directory answers 404.
 #[derive(Debug, Deserialize)]
-pub struct V1User {
+pub(super) struct V1User {
     pub account_id: Option<String>,
     pub account_type: Option<String>,
     pub account_status: Option<String>,
@@ -142,7 +142,7 @@ pub struct V1User {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct V1ProductAccess {
+pub(super) struct V1ProductAccess {
     pub key: Option<String>,
     pub url: Option<String>,
     pub last_active: Option<String>,
@@ -151,19 +151,19 @@ pub struct V1ProductAccess {
 /// `GET …/directory/users/{accountId}/last-active-dates`: per product instance, the last day
 /// of activity.
 #[derive(Debug, Deserialize)]
-pub struct LastActiveDates {
+pub(super) struct LastActiveDates {
     pub data: Option<LastActiveData>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct LastActiveData {
+pub(super) struct LastActiveData {
     #[serde(default)]
     pub product_access: Vec<LastActiveProduct>,
     pub added_to_org: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct LastActiveProduct {
+pub(super) struct LastActiveProduct {
     pub id: Option<String>,
     pub key: Option<String>,
     pub last_active: Option<String>,
@@ -171,7 +171,7 @@ pub struct LastActiveProduct {
 }
 
 impl V1User {
-    pub fn record(
+    pub(super) fn record(
         &self,
         ns: &Namespace,
         org_id: &str,
@@ -272,7 +272,7 @@ fn admin_user(ns: &Namespace, org_id: &str, account_id: &str, facts: AdminFacts)
 }
 
 /// Admin timestamps are ISO 8601 date-times or, in last-active-dates, plain dates.
-pub fn parse_time(text: &str) -> Option<Timestamp> {
+pub(super) fn parse_time(text: &str) -> Option<Timestamp> {
     if let Ok(at) = text.parse::<Timestamp>() {
         return Some(at);
     }
@@ -286,7 +286,7 @@ pub fn parse_time(text: &str) -> Option<Timestamp> {
 /// (`GET …/api-keys`): the metadata the api-access API lists, never a value.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Credential {
+pub(super) struct Credential {
     pub id: Option<String>,
     pub label: Option<String>,
     pub status: Option<String>,
@@ -302,7 +302,7 @@ pub struct Credential {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Person {
+pub(super) struct Person {
     pub id: Option<String>,
     pub name: Option<String>,
     pub email: Option<String>,
@@ -310,7 +310,7 @@ pub struct Person {
 
 /// How a credential's age is judged.
 #[derive(Clone, Copy, Debug)]
-pub struct Ageing {
+pub(super) struct Ageing {
     pub now: Timestamp,
     /// Unused this long is stale.
     pub stale_after: SignedDuration,
@@ -320,7 +320,7 @@ pub struct Ageing {
 const EXPIRING_SOON_DAYS: i64 = 14;
 
 impl Credential {
-    pub fn record(
+    pub(super) fn record(
         &self,
         ns: &Namespace,
         org_id: &str,
@@ -365,7 +365,7 @@ impl Credential {
 
 /// `EventModel` of the events stream.
 #[derive(Debug, Deserialize)]
-pub struct Event {
+pub(super) struct Event {
     pub id: Option<String>,
     #[serde(default)]
     pub attributes: EventAttributes,
@@ -373,7 +373,7 @@ pub struct Event {
 }
 
 #[derive(Debug, Default, Deserialize)]
-pub struct EventAttributes {
+pub(super) struct EventAttributes {
     pub time: Option<String>,
     pub action: Option<String>,
     pub actor: Option<Person>,
@@ -383,7 +383,7 @@ pub struct EventAttributes {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct EventObject {
+pub(super) struct EventObject {
     pub id: Option<String>,
     #[serde(rename = "type")]
     pub object_type: Option<String>,
@@ -392,17 +392,17 @@ pub struct EventObject {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Location {
+pub(super) struct Location {
     pub ip: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct EventMessage {
+pub(super) struct EventMessage {
     pub content: Option<String>,
 }
 
 impl Event {
-    pub fn record(&self, ns: &Namespace) -> Option<record::Event> {
+    pub(super) fn record(&self, ns: &Namespace) -> Option<record::Event> {
         const SOURCE: &str = "admin.events";
         let event_id = self.id.clone()?;
         let attributes = &self.attributes;

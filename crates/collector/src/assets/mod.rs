@@ -64,7 +64,7 @@ static OBJECTS: Family = Family {
 };
 
 /// Every family of the product.
-pub static FAMILIES: [&Family; 3] = [&WORKSPACES, &SCHEMAS, &OBJECTS];
+pub(crate) static FAMILIES: [&Family; 3] = [&WORKSPACES, &SCHEMAS, &OBJECTS];
 
 /// JSM's default; the Assets API documents no page maximum (REFERENCE §3.1), so the pagers
 /// advance by what is received.
@@ -74,7 +74,7 @@ const OBJECTS_PAGE: u32 = 100;
 
 /// What Assets needs beyond the site's context: the gateway and the `--aql` filter.
 #[derive(Clone)]
-pub struct Gateway {
+pub(crate) struct Gateway {
     /// `--api-url` with the site's Basic credentials (never the Admin key).
     pub client: Client,
     pub aql: Option<String>,
@@ -82,7 +82,7 @@ pub struct Gateway {
 
 /// Collects every workspace of the site. `ctx.client` is the site; `gateway.client` the
 /// Assets API.
-pub async fn collect(ctx: &Ctx, gateway: &Gateway) -> Result<(), Abort> {
+pub(crate) async fn collect(ctx: &Ctx, gateway: &Gateway) -> Result<(), Abort> {
     let api = Ctx {
         client: gateway.client.clone(),
         ..ctx.clone()

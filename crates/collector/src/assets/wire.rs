@@ -17,7 +17,7 @@ use crate::record::{Namespace, Resource};
 /// `AssetsWorkspaceDTO` (JSM spec).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Workspace {
+pub(super) struct Workspace {
     pub workspace_id: Option<String>,
 }
 
@@ -33,7 +33,7 @@ fn lenient_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Strin
 /// `ObjectSchema` (go-atlassian `ObjectSchemaScheme`), an item of `GET …/objectschema/list`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Schema {
+pub(super) struct Schema {
     #[serde(default, deserialize_with = "lenient_id")]
     pub id: Option<String>,
     pub name: Option<String>,
@@ -45,7 +45,7 @@ pub struct Schema {
 }
 
 impl Schema {
-    pub fn record(&self, ns: &Namespace, workspace_id: &str, id: &str) -> Resource {
+    pub(super) fn record(&self, ns: &Namespace, workspace_id: &str, id: &str) -> Resource {
         Resource {
             id: ns.assets(workspace_id, "schema", id),
             site: ns.site().to_string(),
@@ -68,7 +68,7 @@ impl Schema {
 /// `objectType` of an object.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ObjectType {
+pub(super) struct ObjectType {
     #[serde(default, deserialize_with = "lenient_id")]
     pub id: Option<String>,
     pub name: Option<String>,
@@ -83,7 +83,7 @@ pub struct ObjectType {
 }
 
 impl ObjectType {
-    pub fn record(
+    pub(super) fn record(
         &self,
         ns: &Namespace,
         workspace_id: &str,
@@ -111,7 +111,7 @@ impl ObjectType {
 /// `ObjectTypeAttribute` (REFERENCE §3.2): what an attribute of a type is called and holds.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TypeAttribute {
+pub(super) struct TypeAttribute {
     #[serde(default, deserialize_with = "lenient_id")]
     pub id: Option<String>,
     pub name: Option<String>,
@@ -124,13 +124,13 @@ pub struct TypeAttribute {
 /// `defaultType` of a default attribute: `{id, name}` with names such as `Text`, `Integer`,
 /// `DateTime`.
 #[derive(Clone, Debug, Deserialize)]
-pub struct DefaultType {
+pub(super) struct DefaultType {
     pub name: Option<String>,
 }
 
 impl TypeAttribute {
     /// The attribute's type as the record names it.
-    pub fn type_name(&self) -> String {
+    pub(super) fn type_name(&self) -> String {
         match self.kind {
             Some(1) => "object".to_string(),
             Some(2) => "user".to_string(),
@@ -147,7 +147,7 @@ impl TypeAttribute {
 
 /// An object type with its attributes by id: what its objects are read with.
 #[derive(Debug)]
-pub struct TypeInfo {
+pub(super) struct TypeInfo {
     pub workspace_id: String,
     pub schema_id: String,
     pub type_id: String,
@@ -158,7 +158,7 @@ pub struct TypeInfo {
 /// `AssetObject` (REFERENCE §3.1); the same shape in the older lists' `objectEntries`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AssetObject {
+pub(super) struct AssetObject {
     #[serde(default, deserialize_with = "lenient_id")]
     pub id: Option<String>,
     pub label: Option<String>,
@@ -172,7 +172,7 @@ pub struct AssetObject {
 /// `ObjectAttribute`: the values of one attribute of an object.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ObjectAttribute {
+pub(super) struct ObjectAttribute {
     #[serde(default, deserialize_with = "lenient_id")]
     pub object_type_attribute_id: Option<String>,
     /// Sent by some endpoints; the type's attribute list is used when it is absent.
@@ -185,7 +185,7 @@ pub struct ObjectAttribute {
 /// group or status.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AttributeValue {
+pub(super) struct AttributeValue {
     pub value: Option<Value>,
     pub display_value: Option<String>,
     pub referenced_object: Option<Reference>,
@@ -195,25 +195,25 @@ pub struct AttributeValue {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Reference {
+pub(super) struct Reference {
     #[serde(default, deserialize_with = "lenient_id")]
     pub id: Option<String>,
 }
 
 /// The user of a user attribute. On Cloud its `key` is the account id (and so is `value`).
 #[derive(Debug, Deserialize)]
-pub struct AssetsUser {
+pub(super) struct AssetsUser {
     pub key: Option<String>,
 }
 
 /// A group attribute names the group only: Assets sends no group id.
 #[derive(Debug, Deserialize)]
-pub struct AssetsGroup {
+pub(super) struct AssetsGroup {
     pub name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Status {
+pub(super) struct Status {
     #[serde(default, deserialize_with = "lenient_id")]
     pub id: Option<String>,
     pub name: Option<String>,
@@ -230,7 +230,7 @@ fn text(value: &Option<Value>) -> Option<String> {
 impl AssetObject {
     /// The object's `resource` record, its attribute values named and typed through `info`;
     /// `None` without an id.
-    pub fn record(&self, ns: &Namespace, info: &TypeInfo) -> Option<Resource> {
+    pub(super) fn record(&self, ns: &Namespace, info: &TypeInfo) -> Option<Resource> {
         let id = self.id.as_deref()?;
         let workspace = info.workspace_id.as_str();
         let mut attributes = Map::new();

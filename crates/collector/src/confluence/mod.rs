@@ -79,7 +79,7 @@ static AUDIT: Family = Family {
 };
 
 /// Every family of the product, for documentation and `--help`.
-pub static FAMILIES: [&Family; 8] = [
+pub(crate) static FAMILIES: [&Family; 8] = [
     &GROUPS,
     &GROUP_MEMBERS,
     &SPACES,
@@ -102,7 +102,7 @@ const AUDIT_PAGE: u32 = 1000;
 const UPM_MEDIA_TYPE: &str = "application/vnd.atl.plugins+json";
 
 /// Collects every Confluence family. Returns early only when the whole run must stop.
-pub async fn collect(ctx: &Ctx) -> Result<(), Abort> {
+pub(crate) async fn collect(ctx: &Ctx) -> Result<(), Abort> {
     all(vec![
         groups(ctx).boxed_local(),
         spaces(ctx).boxed_local(),

@@ -10,17 +10,17 @@ use crate::record::{self, Namespace};
 
 /// `Group` from `GET /wiki/rest/api/group` (v1). `id` is the site's group id, the one Jira uses.
 #[derive(Debug, Deserialize)]
-pub struct Group {
+pub(super) struct Group {
     pub id: Option<String>,
     pub name: String,
 }
 
 impl Group {
-    pub fn record_id(&self, ns: &Namespace) -> String {
+    pub(super) fn record_id(&self, ns: &Namespace) -> String {
         ns.group(self.id.as_deref(), &self.name)
     }
 
-    pub fn record(&self, ns: &Namespace) -> record::Group {
+    pub(super) fn record(&self, ns: &Namespace) -> record::Group {
         record::Group {
             id: self.record_id(ns),
             site: ns.site().to_string(),
@@ -31,7 +31,7 @@ impl Group {
     }
 
     /// The edge from this group to one member, with the ids Jira gives the same edge.
-    pub fn membership(&self, ns: &Namespace, account_id: &str) -> record::Membership {
+    pub(super) fn membership(&self, ns: &Namespace, account_id: &str) -> record::Membership {
         record::Membership {
             id: ns.group_member(self.id.as_deref(), &self.name, account_id),
             site: ns.site().to_string(),
@@ -53,14 +53,14 @@ impl Group {
 /// user record itself comes from Jira.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct User {
+pub(super) struct User {
     pub account_id: Option<String>,
 }
 
 /// `SpaceBulk` from `GET /wiki/api/v2/spaces`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Space {
+pub(super) struct Space {
     pub id: String,
     pub key: Option<String>,
     pub name: Option<String>,
@@ -72,18 +72,18 @@ pub struct Space {
 
 /// `SpaceDescription`: one field per representation asked with `description-format`.
 #[derive(Debug, Deserialize)]
-pub struct SpaceDescription {
+pub(super) struct SpaceDescription {
     pub plain: Option<BodyType>,
 }
 
 /// `BodyType`.
 #[derive(Debug, Deserialize)]
-pub struct BodyType {
+pub(super) struct BodyType {
     pub value: Option<String>,
 }
 
 impl Space {
-    pub fn record(&self, ns: &Namespace) -> record::Resource {
+    pub(super) fn record(&self, ns: &Namespace) -> record::Resource {
         record::Resource {
             id: ns.space(&self.id),
             site: ns.site().to_string(),
@@ -107,7 +107,7 @@ impl Space {
 
 /// `SpacePermissionAssignment` from `GET /wiki/api/v2/spaces/{id}/permissions`.
 #[derive(Debug, Deserialize)]
-pub struct SpacePermission {
+pub(super) struct SpacePermission {
     pub id: Option<String>,
     pub principal: Option<Principal>,
     pub operation: Option<Operation>,
@@ -118,7 +118,7 @@ pub struct SpacePermission {
 /// ids the spec lists for role assignments (`anonymous-users`, `all-licensed-users`). Both the
 /// type and the id are checked, so an `anonymous` type is recognised too.
 #[derive(Debug, Deserialize)]
-pub struct Principal {
+pub(super) struct Principal {
     #[serde(rename = "type")]
     pub principal_type: Option<String>,
     pub id: Option<String>,
@@ -127,14 +127,14 @@ pub struct Principal {
 /// `operation` of a space permission: `{key, targetType}`, e.g. `read` on `space`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Operation {
+pub(super) struct Operation {
     pub key: Option<String>,
     pub target_type: Option<String>,
 }
 
 impl Operation {
     /// `read:space`: the operation and its target, as Confluence's UI pairs them.
-    pub fn name(&self) -> Option<String> {
+    pub(super) fn name(&self) -> Option<String> {
         let key = self.key.as_deref()?;
         Some(match self.target_type.as_deref() {
             Some(target) => format!("{key}:{target}"),
@@ -152,12 +152,12 @@ impl Principal {
         self.id.as_deref()
     }
 
-    pub fn anonymous(&self) -> bool {
+    pub(super) fn anonymous(&self) -> bool {
         let kind = self.kind().to_ascii_lowercase();
         kind == "anonymous" || matches!(self.id(), Some("anonymous-users" | "anonymous"))
     }
 
-    pub fn all_licensed_users(&self) -> bool {
+    pub(super) fn all_licensed_users(&self) -> bool {
         matches!(self.id(), Some("all-licensed-users"))
     }
 
@@ -208,7 +208,7 @@ impl Principal {
 
 impl SpacePermission {
     /// The grant as a record; `None` when it names no principal or no operation.
-    pub fn record(&self, ns: &Namespace, space_id: &str) -> Option<record::Permission> {
+    pub(super) fn record(&self, ns: &Namespace, space_id: &str) -> Option<record::Permission> {
         let principal = self.principal.as_ref()?;
         let permission = self.operation.as_ref()?.name()?;
         // The assignment id is Atlassian's; without one, the principal and operation identify
@@ -230,7 +230,7 @@ impl SpacePermission {
 /// The GraphQL query for site-level permissions, sent to `/cgraphql` and to the gateway. No spec
 /// or public peer documents a site-permission query (REFERENCE §4.3): this shape is assumed,
 /// and the answer is read leniently.
-pub const SITE_PERMISSIONS_QUERY: &str = "query AtlassianInventorySitePermissions {
+pub(super) const SITE_PERMISSIONS_QUERY: &str = "query AtlassianInventorySitePermissions {
   sitePermissions {
     permissions(first: 250) {
       nodes { principal { type id displayName } operations { key targetType } }
@@ -241,28 +241,28 @@ pub const SITE_PERMISSIONS_QUERY: &str = "query AtlassianInventorySitePermission
 
 /// A GraphQL answer: `data`, or `errors`, or both.
 #[derive(Debug, Deserialize)]
-pub struct GraphQlAnswer {
+pub(super) struct GraphQlAnswer {
     pub data: Option<SitePermissionsData>,
     #[serde(default)]
     pub errors: Vec<GraphQlError>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct GraphQlError {
+pub(super) struct GraphQlError {
     pub message: Option<String>,
     pub extensions: Option<GraphQlExtensions>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct GraphQlExtensions {
+pub(super) struct GraphQlExtensions {
     pub error_type: Option<String>,
     pub classification: Option<String>,
 }
 
 impl GraphQlAnswer {
     /// The errors in one line: `OperationBlocked: <message>; …`.
-    pub fn error_text(&self) -> Option<String> {
+    pub(super) fn error_text(&self) -> Option<String> {
         if self.errors.is_empty() {
             return None;
         }
@@ -287,19 +287,19 @@ impl GraphQlAnswer {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SitePermissionsData {
+pub(super) struct SitePermissionsData {
     pub site_permissions: Option<SitePermissions>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct SitePermissions {
+pub(super) struct SitePermissions {
     pub permissions: Option<Connection>,
 }
 
 /// A GraphQL connection of site-permission nodes.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Connection {
+pub(super) struct Connection {
     #[serde(default)]
     pub nodes: Vec<SitePermission>,
     pub page_info: Option<PageInfo>,
@@ -307,13 +307,13 @@ pub struct Connection {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PageInfo {
+pub(super) struct PageInfo {
     pub has_next_page: Option<bool>,
 }
 
 /// One principal and the site operations it holds.
 #[derive(Debug, Deserialize)]
-pub struct SitePermission {
+pub(super) struct SitePermission {
     pub principal: Option<Principal>,
     #[serde(default)]
     pub operations: Vec<Operation>,
@@ -321,7 +321,7 @@ pub struct SitePermission {
 
 impl Connection {
     /// One record per principal and operation.
-    pub fn records(&self, ns: &Namespace) -> Vec<record::Permission> {
+    pub(super) fn records(&self, ns: &Namespace) -> Vec<record::Permission> {
         self.nodes
             .iter()
             .filter_map(|node| Some((node.principal.as_ref()?, &node.operations)))
@@ -340,20 +340,20 @@ impl Connection {
             .collect()
     }
 
-    pub fn has_more(&self) -> bool {
+    pub(super) fn has_more(&self) -> bool {
         self.page_info.as_ref().and_then(|p| p.has_next_page) == Some(true)
     }
 }
 
 /// `RetentionPeriod` from `GET /wiki/rest/api/audit/retention`.
 #[derive(Debug, Deserialize)]
-pub struct RetentionPeriod {
+pub(super) struct RetentionPeriod {
     pub number: Option<i64>,
     pub units: Option<String>,
 }
 
 impl RetentionPeriod {
-    pub fn record(&self, ns: &Namespace) -> record::Setting {
+    pub(super) fn record(&self, ns: &Namespace) -> record::Setting {
         const SOURCE: &str = "confluence.audit_retention";
         const KEY: &str = "retention_period";
         let value = match (self.number, self.units.as_deref()) {
@@ -380,7 +380,7 @@ impl RetentionPeriod {
 /// `AuditRecord` from `GET /wiki/rest/api/audit` (v1).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AuditRecord {
+pub(super) struct AuditRecord {
     pub author: Option<Author>,
     pub remote_address: Option<String>,
     /// Epoch milliseconds.
@@ -393,21 +393,21 @@ pub struct AuditRecord {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Author {
+pub(super) struct Author {
     pub display_name: Option<String>,
     pub account_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AffectedObject {
+pub(super) struct AffectedObject {
     pub name: Option<String>,
     pub object_type: Option<String>,
 }
 
 impl AuditRecord {
     /// The event, or `None` without a time or a summary (nothing to say what happened when).
-    pub fn record(&self, ns: &Namespace) -> Option<record::Event> {
+    pub(super) fn record(&self, ns: &Namespace) -> Option<record::Event> {
         const SOURCE: &str = "confluence.audit";
         let millis = self.creation_date?;
         let time = jiff::Timestamp::from_millisecond(millis).ok()?;

@@ -104,7 +104,7 @@ static MAIL_SETTINGS: Family = Family {
 };
 
 /// Every family of the product, for documentation and `--help`.
-pub static FAMILIES: [&Family; 11] = [
+pub(crate) static FAMILIES: [&Family; 11] = [
     &USERS,
     &GROUPS,
     &GROUP_MEMBERS,
@@ -129,7 +129,7 @@ const PROJECTS_PAGE: u32 = 100;
 const MAX_PAGES_WITHOUT_NEW_ACCOUNTS: u32 = 5;
 
 /// Collects every Jira family. Returns early only when the whole run must stop.
-pub async fn collect(ctx: &Ctx) -> Result<(), Abort> {
+pub(crate) async fn collect(ctx: &Ctx) -> Result<(), Abort> {
     all(vec![
         users(ctx).boxed_local(),
         groups(ctx).boxed_local(),

@@ -30,7 +30,7 @@ fn optional_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Stri
 /// `User` from `/users/search`, and `UserDetails` from `/group/member` (same fields we read).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct User {
+pub(super) struct User {
     pub account_id: Option<String>,
     pub account_type: Option<String>,
     pub active: Option<bool>,
@@ -42,7 +42,7 @@ pub struct User {
 }
 
 impl User {
-    pub fn record(&self, ns: &Namespace, account_id: &str) -> record::User {
+    pub(super) fn record(&self, ns: &Namespace, account_id: &str) -> record::User {
         record::User {
             id: ns.user(account_id),
             site: ns.site().to_string(),
@@ -68,13 +68,13 @@ impl User {
 /// `GroupDetails` from `/group/bulk`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Group {
+pub(super) struct Group {
     pub group_id: Option<String>,
     pub name: String,
 }
 
 impl Group {
-    pub fn record(&self, ns: &Namespace) -> record::Group {
+    pub(super) fn record(&self, ns: &Namespace) -> record::Group {
         record::Group {
             id: ns.group(self.group_id.as_deref(), &self.name),
             site: ns.site().to_string(),
@@ -84,7 +84,7 @@ impl Group {
         }
     }
 
-    pub fn membership(
+    pub(super) fn membership(
         &self,
         ns: &Namespace,
         member: &User,
@@ -109,7 +109,7 @@ impl Group {
 /// `Project` from `/project/search`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Project {
+pub(super) struct Project {
     #[serde(deserialize_with = "id")]
     pub id: String,
     pub key: Option<String>,
@@ -126,11 +126,15 @@ pub struct Project {
 }
 
 impl Project {
-    pub fn team_managed(&self) -> bool {
+    pub(super) fn team_managed(&self) -> bool {
         self.simplified == Some(true) || self.style.as_deref() == Some("next-gen")
     }
 
-    pub fn record(&self, ns: &Namespace, permission_scheme_id: Option<String>) -> record::Resource {
+    pub(super) fn record(
+        &self,
+        ns: &Namespace,
+        permission_scheme_id: Option<String>,
+    ) -> record::Resource {
         record::Resource {
             id: ns.project(&self.id),
             site: ns.site().to_string(),
@@ -154,12 +158,12 @@ impl Project {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AccountRef {
+pub(super) struct AccountRef {
     pub account_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
-pub struct Named {
+pub(super) struct Named {
     pub name: Option<String>,
 }
 
@@ -167,7 +171,7 @@ pub struct Named {
 /// `/project/{id}/role/{id}` (which adds `actors`).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ProjectRole {
+pub(super) struct ProjectRole {
     #[serde(default, deserialize_with = "optional_id")]
     pub id: Option<String>,
     pub name: Option<String>,
@@ -177,7 +181,7 @@ pub struct ProjectRole {
 }
 
 impl ProjectRole {
-    pub fn record(&self, ns: &Namespace, project: &Project, role_id: &str) -> record::Role {
+    pub(super) fn record(&self, ns: &Namespace, project: &Project, role_id: &str) -> record::Role {
         record::Role {
             id: ns.project_role(&project.id, role_id),
             site: ns.site().to_string(),
@@ -195,7 +199,7 @@ impl ProjectRole {
 /// `RoleActor`: a user (`actorUser`) or a group (`actorGroup`) in a project role.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct RoleActor {
+pub(super) struct RoleActor {
     #[serde(default, deserialize_with = "optional_id")]
     pub id: Option<String>,
     pub display_name: Option<String>,
@@ -205,7 +209,7 @@ pub struct RoleActor {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ActorGroup {
+pub(super) struct ActorGroup {
     pub group_id: Option<String>,
     pub name: Option<String>,
     pub display_name: Option<String>,
@@ -213,7 +217,7 @@ pub struct ActorGroup {
 
 impl RoleActor {
     /// The membership edge, or `None` for an actor that names neither a user nor a group.
-    pub fn membership(
+    pub(super) fn membership(
         &self,
         ns: &Namespace,
         project_id: &str,
@@ -271,14 +275,14 @@ impl RoleActor {
 /// `PermissionSchemes` from `/permissionscheme`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PermissionSchemes {
+pub(super) struct PermissionSchemes {
     #[serde(default)]
     pub permission_schemes: Vec<PermissionScheme>,
 }
 
 /// `PermissionScheme`; `permissions` is present when any `expand` is given.
 #[derive(Debug, Deserialize)]
-pub struct PermissionScheme {
+pub(super) struct PermissionScheme {
     #[serde(deserialize_with = "id")]
     pub id: String,
     pub name: Option<String>,
@@ -288,7 +292,7 @@ pub struct PermissionScheme {
 }
 
 #[derive(Debug, Deserialize)]
-pub struct PermissionGrant {
+pub(super) struct PermissionGrant {
     #[serde(default, deserialize_with = "optional_id")]
     pub id: Option<String>,
     pub permission: Option<String>,
@@ -299,7 +303,7 @@ pub struct PermissionGrant {
 /// for `group` the name and the id, for `user` the account id twice, for `projectRole` the role
 /// id, for `applicationRole` the application key.
 #[derive(Debug, Deserialize)]
-pub struct Holder {
+pub(super) struct Holder {
     #[serde(rename = "type")]
     pub holder_type: String,
     pub parameter: Option<String>,
@@ -307,7 +311,7 @@ pub struct Holder {
 }
 
 impl PermissionScheme {
-    pub fn record(&self, ns: &Namespace) -> record::Resource {
+    pub(super) fn record(&self, ns: &Namespace) -> record::Resource {
         record::Resource {
             id: ns.permission_scheme(&self.id),
             site: ns.site().to_string(),
@@ -321,7 +325,7 @@ impl PermissionScheme {
 
     /// One record per grant; grants without an id or holder are skipped (they cannot be
     /// identified across runs) and counted by the caller.
-    pub fn grants(&self, ns: &Namespace) -> Vec<record::Permission> {
+    pub(super) fn grants(&self, ns: &Namespace) -> Vec<record::Permission> {
         self.permissions
             .iter()
             .filter_map(|grant| {
@@ -370,7 +374,7 @@ impl PermissionScheme {
 /// `ApplicationProperty` from `/application-properties`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ApplicationProperty {
+pub(super) struct ApplicationProperty {
     pub id: Option<String>,
     pub key: Option<String>,
     pub name: Option<String>,
@@ -382,7 +386,7 @@ pub struct ApplicationProperty {
 }
 
 impl ApplicationProperty {
-    pub fn record(&self, ns: &Namespace) -> Option<record::Setting> {
+    pub(super) fn record(&self, ns: &Namespace) -> Option<record::Setting> {
         const SOURCE: &str = "jira.application_properties";
         let key = self.key.clone().or_else(|| self.id.clone())?;
         Some(record::Setting {
@@ -402,7 +406,7 @@ impl ApplicationProperty {
 /// `ApplicationRole` from `/applicationrole`: a product licence and the groups that grant it.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ApplicationRole {
+pub(super) struct ApplicationRole {
     pub key: String,
     pub name: Option<String>,
     #[serde(default)]
@@ -416,7 +420,7 @@ pub struct ApplicationRole {
 }
 
 impl ApplicationRole {
-    pub fn record(&self, ns: &Namespace) -> record::Role {
+    pub(super) fn record(&self, ns: &Namespace) -> record::Role {
         record::Role {
             id: ns.application_role(&self.key),
             site: ns.site().to_string(),
@@ -433,7 +437,7 @@ impl ApplicationRole {
 
     /// One edge per group granting the licence. `groupDetails` carries ids; the older `groups`
     /// list only names, used for names `groupDetails` lacks.
-    pub fn memberships(&self, ns: &Namespace) -> Vec<record::Membership> {
+    pub(super) fn memberships(&self, ns: &Namespace) -> Vec<record::Membership> {
         let mut groups: Vec<(Option<String>, String)> = self
             .group_details
             .iter()

@@ -53,7 +53,7 @@ static ORGANIZATION_MEMBERS: Family = Family {
 };
 
 /// Every family of the product.
-pub static FAMILIES: [&Family; 4] = [
+pub(crate) static FAMILIES: [&Family; 4] = [
     &SERVICE_DESKS,
     &CUSTOMERS,
     &ORGANIZATIONS,
@@ -67,8 +67,12 @@ const PAGE: u32 = 50;
 const OPT_IN: &[(&str, &str)] = &[("X-ExperimentalApi", "opt-in")];
 
 /// Collects every JSM family.
-pub async fn collect(ctx: &Ctx) -> Result<(), Abort> {
-    all(vec![service_desks(ctx).boxed_local(), organizations(ctx).boxed_local()]).await
+pub(crate) async fn collect(ctx: &Ctx) -> Result<(), Abort> {
+    all(vec![
+        service_desks(ctx).boxed_local(),
+        organizations(ctx).boxed_local(),
+    ])
+    .await
 }
 
 /// Every service desk the account can access, each with its customers.

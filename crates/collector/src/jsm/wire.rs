@@ -8,7 +8,7 @@ use crate::record::{Group, Membership, Namespace, Resource, User};
 /// `ServiceDeskDTO`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ServiceDesk {
+pub(super) struct ServiceDesk {
     pub id: Option<String>,
     pub project_id: Option<String>,
     pub project_key: Option<String>,
@@ -16,7 +16,7 @@ pub struct ServiceDesk {
 }
 
 impl ServiceDesk {
-    pub fn record(&self, ns: &Namespace, id: &str) -> Resource {
+    pub(super) fn record(&self, ns: &Namespace, id: &str) -> Resource {
         Resource {
             id: ns.service_desk(id),
             site: ns.site().to_string(),
@@ -35,7 +35,7 @@ impl ServiceDesk {
 /// legacy copies of the account id and are not used.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Customer {
+pub(super) struct Customer {
     pub account_id: Option<String>,
     pub display_name: Option<String>,
     pub email_address: Option<String>,
@@ -47,7 +47,7 @@ impl Customer {
     /// A `user` record for an account Jira's users/search did not list. The JSM listings say
     /// nothing about the account type: an account seen only as a customer or organisation
     /// member is a `customer`.
-    pub fn record(&self, ns: &Namespace, account_id: &str) -> User {
+    pub(super) fn record(&self, ns: &Namespace, account_id: &str) -> User {
         User {
             id: ns.user(account_id),
             site: ns.site().to_string(),
@@ -66,7 +66,7 @@ impl Customer {
 
 /// `OrganizationDTO` (`created` and `uuid` are not used).
 #[derive(Debug, Deserialize)]
-pub struct Organization {
+pub(super) struct Organization {
     pub id: Option<String>,
     pub name: Option<String>,
 }
@@ -74,7 +74,7 @@ pub struct Organization {
 impl Organization {
     /// A customer organisation as a `group` record, in its own id namespace: its ids are not
     /// site group ids.
-    pub fn record(&self, ns: &Namespace, id: &str) -> Group {
+    pub(super) fn record(&self, ns: &Namespace, id: &str) -> Group {
         Group {
             id: ns.jsm_organization(id),
             site: ns.site().to_string(),
@@ -84,7 +84,7 @@ impl Organization {
         }
     }
 
-    pub fn membership(
+    pub(super) fn membership(
         &self,
         ns: &Namespace,
         id: &str,
@@ -109,7 +109,7 @@ impl Organization {
 }
 
 /// A customer's edge to the service desk that lists it.
-pub fn desk_customer(
+pub(super) fn desk_customer(
     ns: &Namespace,
     desk: &ServiceDesk,
     desk_id: &str,
