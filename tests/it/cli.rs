@@ -11,7 +11,6 @@ use inventory_collector::record::Kind;
 use inventory_tenant::{Faults, OrgConfig, Tenant, TenantConfig};
 use serde_json::Value;
 
-use crate::admin::ADMIN_KEY;
 use crate::oauth::{has_token, CLIENT_ID, CLIENT_SECRET};
 use crate::support::*;
 

@@ -14,8 +14,6 @@ use serde_json::Value;
 
 use crate::support::*;
 
-pub const ADMIN_KEY: &str = "adm-key-3b9f0c-NEVER-PRINT-ME-77aa";
-
 fn org(now: Timestamp) -> OrgConfig {
     OrgConfig::small(SecretString::from(ADMIN_KEY), now)
 }

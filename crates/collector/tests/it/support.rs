@@ -1,4 +1,8 @@
-//! Shared helpers: a tenant per test, a collector config pointed at it, records read back.
+//! Shared helpers: a tenant per test, a collector config pointed at it, records read back. The
+//! binary's tests (the workspace's `tests/it`) use them too.
+
+// Two test binaries include this module, and each uses only part of it.
+#![allow(dead_code, unused_imports)]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -19,6 +23,7 @@ pub use inventory_collector::config::ENVIRONMENT as ATLASSIAN_ENV;
 
 pub const EMAIL: &str = "auditor@example.com";
 pub const TOKEN: &str = "tok-7f3a9c1e-NEVER-PRINT-ME-5d2b";
+pub const ADMIN_KEY: &str = "adm-key-3b9f0c-NEVER-PRINT-ME-77aa";
 
 pub fn small() -> TenantConfig {
     TenantConfig::small(EMAIL, SecretString::from(TOKEN))
