@@ -216,7 +216,7 @@ async fn groups(ctx: &Ctx) -> Result<(), Abort> {
     let turn = ctx.groups.turn(Lister::Jira).await;
     let pager = PageBeanPager::new("/rest/api/3/group/bulk", Vec::new(), GROUPS_PAGE);
     let listing = turn.claiming(groups.list::<wire::Group, _>(pager), |group| {
-        group.record(&ctx.ns).id
+        group.record_id(&ctx.ns)
     });
     members
         .each(listing, |group| {

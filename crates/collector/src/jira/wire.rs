@@ -74,9 +74,14 @@ pub(super) struct Group {
 }
 
 impl Group {
+    /// The id of the group's record.
+    pub(super) fn record_id(&self, ns: &Namespace) -> String {
+        ns.group(self.group_id.as_deref(), &self.name)
+    }
+
     pub(super) fn record(&self, ns: &Namespace) -> record::Group {
         record::Group {
-            id: ns.group(self.group_id.as_deref(), &self.name),
+            id: self.record_id(ns),
             site: ns.site().to_string(),
             group_id: self.group_id.clone(),
             name: self.name.clone(),
