@@ -35,7 +35,7 @@ use crate::join::{GroupClaims, Side};
 use crate::record::{Coverage, Namespace, Record, User};
 
 /// Items a listing reads ahead of the work done on them ([`FamilyRun::each`]).
-pub(crate) const READ_AHEAD: usize = 256;
+pub(crate) const READ_AHEAD: usize = 64;
 
 /// What a product needs: the authenticated client, the id namespace, the record channel, and
 /// the group precedence shared with the run's other products.
