@@ -9,7 +9,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-venv="${PEER_VENV:-$(cd "$here/../.." && pwd)/target/bench-peer-venv}"
+# The workspace root is three levels up (crates/bench/peer).
+venv="${PEER_VENV:-$(cd "$here/../../.." && pwd)/target/bench-peer-venv}"
 python="${PYTHON:-python3}"
 
 if ! command -v "$python" >/dev/null 2>&1; then
