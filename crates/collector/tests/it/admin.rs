@@ -488,3 +488,38 @@ async fn an_unknown_organisation_is_reported_and_the_site_still_collected() {
     );
     assert!(of_kind(&records, "secret").is_empty());
 }
+
+/// Without Jira, nothing waits for Jira: Confluence lists groups first, the directory takes
+/// the rest, and JSM's customers are the site's accounts. (The tenant's portal customers are
+/// not in its directory; the join's unit tests merge the two.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_jira_the_other_products_join_and_wait_for_no_one() {
+    let tenant = start_org(org(Timestamp::now())).await;
+    let out = out();
+    let mut config = admin_config(&tenant, &out.path);
+    config.products = vec![Product::Jsm, Product::Confluence, Product::Admin];
+    // A guard, not a wait: a run that waited for a product not collected would never end.
+    let run = tokio::time::timeout(std::time::Duration::from_secs(120), run(config));
+    let (outcome, _) = run.await.expect("the run ends");
+    let report = outcome.expect("run succeeds");
+    assert!(!report.partial(), "{}", report.summary);
+    let records = read_records(&out.path);
+    for kind in ["user", "group", "membership"] {
+        let ids: Vec<String> = of_kind(&records, kind)
+            .iter()
+            .map(|r| text(r, "id"))
+            .collect();
+        let unique: BTreeSet<&String> = ids.iter().collect();
+        assert_eq!(ids.len(), unique.len(), "each {kind} once");
+        assert!(!ids.is_empty(), "some {kind} records");
+    }
+    let users = of_kind(&records, "user");
+    assert!(users.iter().any(|u| u["source"] == "jsm"), "JSM's accounts");
+    assert!(
+        users.iter().any(|u| u["source"] == "admin"),
+        "the directory's"
+    );
+    let groups = of_kind(&records, "group");
+    assert!(groups.iter().any(|g| g["source"] == "confluence"));
+    assert!(groups.iter().any(|g| g["source"] == "admin"));
+}
